@@ -1,0 +1,233 @@
+"""The command line: the same core functions the GUI calls, one subcommand per stage.
+
+Human progress (a bar for anything longer than a second, messages) goes to stderr; with
+``--json`` the last line on stdout is a one-line JSON summary (paths, counts, metrics, errors).
+Exit code 0 on success, 1 when the job failed or produced nothing usable, 2 for bad usage.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+from core.config import (ChatConfig, ConfigError, CorpusConfig, FormatConfig, ModelConfig, TrainConfig,
+                         add_arguments, from_args)
+from core.events import CancelToken, Event
+
+
+class CliReporter:
+    """Events → a tqdm bar per stage plus messages on stderr (stdout stays clean for --json)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.bars: dict[str, object] = {}
+        self.started: dict[str, float] = {}
+
+    def __call__(self, event: Event) -> None:
+        from tqdm import tqdm
+
+        if event.kind == "progress":
+            # A bar appears only once a stage has run for a second: short jobs stay quiet.
+            total, done = int(event.data.get("total") or 0), int(event.data.get("done", 0))
+            started = self.started.setdefault(event.stage, time.monotonic())
+            bar = self.bars.get(event.stage)
+            if bar is not None and bar.total != total:
+                bar.close()
+                del self.bars[event.stage]
+                bar = None
+            if bar is None and done < total and not self.quiet and time.monotonic() - started > 1.0:
+                bar = self.bars[event.stage] = tqdm(total=total, desc=event.stage, file=sys.stderr,
+                                                    leave=False, dynamic_ncols=True)
+            if bar is not None:
+                bar.set_postfix_str(event.message[:60], refresh=False)
+                bar.update(done - bar.n)
+                if done >= total:
+                    bar.close()
+                    self.bars.pop(event.stage, None)
+            if done >= total:
+                self.started.pop(event.stage, None)
+        elif event.kind in ("log", "warning", "error") and event.message:
+            prefix = {"log": "", "warning": "warning: ", "error": "error: "}[event.kind]
+            if not self.quiet or event.kind != "log":
+                tqdm.write(f"[{event.stage}] {prefix}{event.message}", file=sys.stderr)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=FutureWarning)  # library deprecations are not the user's business
+
+
+# ------------------------------------------------------------------ subcommands
+def cmd_ingest(args, report) -> tuple[dict, int]:
+    from core.ingest import ingest
+    from core.models import load_tokenizer, resolve
+    from core.project import Project
+
+    project = Project.open(args.project)
+    if args.model:
+        project.set_model(ModelConfig(args.model))
+    tokenizer = load_tokenizer(resolve(project.model.source, report))
+    result = ingest(project, args.files, tokenizer, from_args(CorpusConfig, args), report, args.cancel)
+    summary = {"project": str(project.root), "corpus": str(project.corpus_dir), **result.summary()}
+    usable = result.ok or any(o.status == "skipped" for o in result.outcomes)
+    return summary, 0 if usable else 1
+
+
+def cmd_train(args, report) -> tuple[dict, int]:
+    from core.project import Project
+    from core.train import read_metrics, train
+
+    project = Project.open(args.project, create=False)
+    if args.model:
+        project.set_model(ModelConfig(args.model))
+    result = train(project, project.model, from_args(FormatConfig, args), from_args(TrainConfig, args),
+                   report, args.cancel)
+    evals = [m["eval_loss"] for m in read_metrics(result.run_dir) if "eval_loss" in m]
+    return {**result.summary(), "first_eval_loss": evals[0] if evals else None,
+            "metrics": str(result.run_dir / "metrics.jsonl")}, 0
+
+
+def cmd_chat(args, report) -> tuple[dict, int]:
+    from core.chat import TransformersChat
+    from core.project import Project
+
+    project = Project.open(args.project, create=False)
+    chat = TransformersChat.from_run(project, args.run)
+    settings = from_args(ChatConfig, args)
+    sides = [("base", False), ("tuned", True)] if args.compare else [("base" if args.base else "tuned", not args.base)]
+    prompts = [args.prompt] if args.prompt else _read_prompts()
+    replies = []
+    for prompt in prompts:
+        answer = {}
+        for name, adapter in sides:
+            if not args.json:
+                print(f"\n[{name}] ", end="", flush=True)
+            pieces = []
+            for piece in chat.stream(chat.messages(prompt, settings), settings, adapter, args.cancel):
+                pieces.append(piece)
+                if not args.json:
+                    print(piece, end="", flush=True)
+            answer[name] = "".join(pieces).strip()
+        if not args.json:
+            print()
+        replies.append({"prompt": prompt, **answer})
+    return {"project": str(project.root), "run": str(project.run_dir(args.run)), "replies": replies}, 0
+
+
+def _read_prompts():
+    """Interactive chat: one prompt per line until EOF or an empty line."""
+    while True:
+        try:
+            line = input("\nyou> ").strip()
+        except EOFError:
+            return
+        if not line:
+            return
+        yield line
+
+
+def cmd_demo(args, report) -> tuple[dict, int]:
+    from core.demo import run_demo
+
+    summary = run_demo(Path(args.project) if args.project else None, args.steps, args.model or "embedded",
+                       report=report, cancel=args.cancel)
+    if not args.json:
+        print(f"\nQuestion: {summary['question']}\n\n[base]  {summary['base_answer']}\n\n"
+              f"[tuned] {summary['tuned_answer']}\n\nloss: first {summary['first_loss']:.3f} → "
+              f"last {summary['last_loss']:.3f}; adapter: {summary['adapter']}")
+    return summary, 0
+
+
+# ------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python main.py", description="Scriptorium: your books → a tuned local LLM. "
+                                     "Without a command, the desktop app opens.")
+    sub = parser.add_subparsers(dest="command", metavar="{ingest,train,chat,demo}")
+
+    def command(name: str, func: Callable, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("--json", action="store_true", help="end with a one-line JSON summary on stdout")
+        p.add_argument("--quiet", action="store_true", help="no progress bar, only warnings and errors")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("ingest", cmd_ingest, "Add documents (files or folders) to a project's corpus")
+    p.add_argument("files", nargs="+", help="files or folders to read")
+    p.add_argument("--project", required=True, help="project folder (created if missing)")
+    p.add_argument("--model", help=ModelConfig.__dataclass_fields__["source"].metadata["help"])
+    add_arguments(p, CorpusConfig)
+
+    p = command("train", cmd_train, "Train a LoRA adapter on the project's corpus")
+    p.add_argument("--project", required=True, help="project folder")
+    p.add_argument("--model", help=ModelConfig.__dataclass_fields__["source"].metadata["help"])
+    add_arguments(p, FormatConfig)
+    add_arguments(p, TrainConfig)
+
+    p = command("chat", cmd_chat, "Chat with the tuned (or base) model of a project's run")
+    p.add_argument("--project", required=True, help="project folder")
+    p.add_argument("--run", help="run folder name (default: the newest run with an adapter)")
+    p.add_argument("--prompt", help="one message; without it, read messages interactively")
+    p.add_argument("--base", action="store_true", help="answer with the base model (adapter off)")
+    p.add_argument("--compare", action="store_true", help="answer with base and tuned model")
+    add_arguments(p, ChatConfig)
+
+    p = command("demo", cmd_demo, "Run the whole path on the embedded model and the user manual")
+    p.add_argument("--project", help="keep the demo project here (default: a temporary folder)")
+    p.add_argument("--steps", type=int, default=30, help="training steps (default: 30)")
+    p.add_argument("--model", help="base model (default: embedded)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from core.models import ModelError
+    from core.project import ProjectError
+    from core.train import TrainError
+
+    _quiet_libraries()
+    args.cancel = CancelToken()
+    report = CliReporter(quiet=args.quiet)
+
+    def on_interrupt(signum, frame) -> None:
+        # First Ctrl-C asks the job to stop cleanly (training saves its adapter); a second one aborts.
+        if args.cancel.cancelled:
+            raise KeyboardInterrupt
+        args.cancel.cancel()
+        print("\nStopping after the current step… (Ctrl-C again to abort)", file=sys.stderr)
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        summary, code = args.func(args, report)
+    except KeyboardInterrupt:
+        args.cancel.cancel()
+        summary, code = {"error": "interrupted"}, 130
+    except (ModelError, ProjectError, ConfigError, TrainError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        summary, code = {"error": str(exc)}, 1
+    finally:
+        report.close()
+    summary = {"command": args.command, "ok": code == 0, **summary}
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, default=str))
+    return code

@@ -1,0 +1,185 @@
+"""Typed configuration: one dataclass per stage, every field with a one-line help.
+
+The same dataclasses drive the CLI (``add_arguments``/``from_args``), the GUI forms and the
+YAML saved in each run folder, so a setting has exactly one name, default and explanation.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+T = TypeVar("T")
+
+
+def opt(default: Any, help: str, choices: tuple | None = None) -> Any:
+    """A dataclass field carrying its help text (and allowed values) in metadata."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+class ConfigError(ValueError):
+    """A setting has a value the app cannot use; the message names the field."""
+
+
+def _check_choices(obj: Any) -> None:
+    for f in dataclasses.fields(obj):
+        choices = f.metadata.get("choices")
+        if choices and getattr(obj, f.name) not in choices:
+            raise ConfigError(f"{f.name}={getattr(obj, f.name)!r}: choose one of {', '.join(map(str, choices))}")
+
+
+@dataclass
+class ModelConfig:
+    source: str = opt("embedded", "Base model: 'embedded' (SmolLM2-135M-Instruct), a HF folder, a .gguf file, or a hub id")
+
+    def __post_init__(self) -> None:
+        if not str(self.source).strip():
+            raise ConfigError("source: empty; use 'embedded', a folder, a .gguf file or a hub id")
+
+
+@dataclass
+class CorpusConfig:
+    chunk_tokens: int = opt(256, "Largest chunk in tokens; chunks end on paragraph boundaries")
+    min_chunk_tokens: int = opt(8, "Chunks shorter than this (in tokens) are dropped as noise")
+    max_file_mb: float = opt(200.0, "Files larger than this are refused (protects memory)")
+
+    def __post_init__(self) -> None:
+        if self.chunk_tokens < 16:
+            raise ConfigError("chunk_tokens: must be at least 16")
+        if self.min_chunk_tokens < 0 or self.min_chunk_tokens >= self.chunk_tokens:
+            raise ConfigError("min_chunk_tokens: must be between 0 and chunk_tokens")
+        if self.max_file_mb <= 0:
+            raise ConfigError("max_file_mb: must be positive")
+
+
+@dataclass
+class FormatConfig:
+    format: str = opt("chat", "How chunks are shown to the model", choices=("plain", "chat"))
+    system_prompt: str = opt("", "System message for the chat format (empty: none)")
+    user_prompt: str = opt("Tell me about “{heading}” from {title}.",
+                           "User message for the chat format; {title} and {heading} are filled in")
+    eval_fraction: float = opt(0.1, "Share of chunks held out to measure eval loss")
+    split_seed: int = opt(0, "Seed for the held-out split (same seed, same split)")
+
+    def __post_init__(self) -> None:
+        _check_choices(self)
+        if not 0.0 <= self.eval_fraction < 0.5:
+            raise ConfigError("eval_fraction: must be in [0, 0.5)")
+
+
+@dataclass
+class TrainConfig:
+    steps: int = opt(60, "Optimizer steps to run")
+    batch_size: int = opt(4, "Samples per micro-batch")
+    grad_accum: int = opt(1, "Micro-batches per optimizer step")
+    lr: float = opt(1e-3, "Peak learning rate (LoRA tolerates higher rates than full tuning)")
+    warmup_steps: int = opt(5, "Steps of linear warm-up before cosine decay")
+    max_seq_len: int = opt(512, "Longest sample in tokens; longer ones are cut")
+    lora_r: int = opt(16, "LoRA rank")
+    lora_alpha: int = opt(32, "LoRA alpha (scale = alpha / rank)")
+    lora_dropout: float = opt(0.05, "Dropout on the LoRA branch")
+    target_modules: str = opt("all-linear", "Modules to adapt: 'all-linear' or comma-separated names")
+    device: str = opt("auto", "Where to train", choices=("auto", "cpu", "cuda", "mps"))
+    quantization: str = opt("auto", "Base weights: 'nf4' is QLoRA (4-bit); auto = nf4 on CUDA, none elsewhere",
+                            choices=("auto", "none", "nf4"))
+    eval_every: int = opt(20, "Evaluate on the held-out split every N steps (0: only at the end)")
+    seed: int = opt(0, "Random seed for LoRA init and batch order")
+
+    def __post_init__(self) -> None:
+        _check_choices(self)
+        for name in ("steps", "batch_size", "grad_accum", "max_seq_len", "lora_r", "lora_alpha"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be at least 1")
+        if self.lr <= 0 or self.lr > 1:
+            raise ConfigError("lr: must be in (0, 1]")
+        if not 0 <= self.lora_dropout < 1:
+            raise ConfigError("lora_dropout: must be in [0, 1)")
+
+
+@dataclass
+class ChatConfig:
+    max_new_tokens: int = opt(200, "Longest reply in tokens")
+    temperature: float = opt(0.0, "Sampling temperature (0: greedy, reproducible)")
+    top_p: float = opt(0.9, "Nucleus sampling cut-off (used when temperature > 0)")
+    repetition_penalty: float = opt(1.1, "Penalty for repeating tokens (1: none)")
+    system_prompt: str = opt("", "System message (empty: the one used in training)")
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ConfigError("max_new_tokens: must be at least 1")
+        if self.temperature < 0:
+            raise ConfigError("temperature: must be ≥ 0")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError("top_p: must be in (0, 1]")
+
+
+STAGES: dict[str, type] = {"model": ModelConfig, "corpus": CorpusConfig, "format": FormatConfig,
+                           "train": TrainConfig, "chat": ChatConfig}
+
+
+def help_of(cls: type, name: str) -> str:
+    return next(f.metadata.get("help", "") for f in dataclasses.fields(cls) if f.name == name)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls: type[T], data: dict[str, Any] | None) -> T:
+    """Build ``cls`` from a mapping; unknown keys are an error naming them (typos must not pass)."""
+    data = dict(data or {})
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{cls.__name__}: unknown setting(s) {', '.join(unknown)}")
+    hints = typing.get_type_hints(cls)
+    for key, value in list(data.items()):
+        kind = hints[key]
+        if value is not None and kind in (int, float, str) and not isinstance(value, kind):
+            try:
+                data[key] = kind(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{key}={value!r}: expected {kind.__name__}") from None
+    return cls(**data)
+
+
+def save_yaml(path: Path, configs: dict[str, Any]) -> None:
+    """Write ``{stage: dataclass}`` as one YAML document (used for runs/<id>/config.yaml)."""
+    from core.project import atomic_write_text  # local import: project imports config
+
+    doc = {k: (to_dict(v) if dataclasses.is_dataclass(v) else v) for k, v in configs.items()}
+    atomic_write_text(path, yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """Read a config YAML back into dataclasses for the stages it names (others stay dicts)."""
+    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return {k: (from_dict(STAGES[k], v) if k in STAGES else v) for k, v in doc.items()}
+
+
+# ---------------------------------------------------------------- CLI glue
+def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
+    """Add ``--field-name`` options for every field of ``cls`` (help and choices from metadata)."""
+    group = parser.add_argument_group(f"{cls.__name__} settings")
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        group.add_argument("--" + f.name.replace("_", "-"), dest=f"{cls.__name__}.{f.name}",
+                           type=hints[f.name], default=None, choices=f.metadata.get("choices"),
+                           help=f"{f.metadata.get('help', '')} (default: {f.default!r})")
+
+
+def from_args(cls: type[T], args: argparse.Namespace, base: T | None = None) -> T:
+    """Overlay the options the user gave on ``base`` (or the defaults)."""
+    values = to_dict(base) if base is not None else {}
+    prefix = cls.__name__ + "."
+    for key, value in vars(args).items():
+        if key.startswith(prefix) and value is not None:
+            values[key[len(prefix):]] = value
+    return from_dict(cls, values)

@@ -1,0 +1,16 @@
+"""Scriptorium entry point: the desktop app by default, `python main.py <command>` for the CLI."""
+import sys
+
+
+def main() -> int:
+    if len(sys.argv) > 1:
+        from core.cli import main as cli_main
+
+        return cli_main(sys.argv[1:])
+    from gui.app import run
+
+    return run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
