@@ -1,0 +1,23 @@
+"""Start the desktop app: one QApplication, the last (or default) project, the main window."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def run(project_dir: Path | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from PySide6.QtWidgets import QApplication
+
+    from core.project import Project
+    from gui.main_window import MainWindow
+    from gui.state import AppState, default_project_dir
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Scriptorium")
+    app.setOrganizationName("Scriptorium")
+    state = AppState(Project.open(project_dir or os.environ.get("SCRIPTORIUM_PROJECT") or default_project_dir()))
+    window = MainWindow(state)
+    window.show()
+    return app.exec()

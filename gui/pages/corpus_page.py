@@ -1,0 +1,137 @@
+"""Corpus page: drop files or folders, see each file's outcome, and what the corpus holds."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from core.events import Event
+from gui.state import AppState
+
+_STATUS = {"ok": ("Read", "#1b7f3b"), "skipped": ("Already in corpus", "#666666"), "failed": ("Failed", "#b3261e")}
+
+
+class CorpusPage(QWidget):
+    title = "Corpus"
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self.state = state
+        self.job = None
+        self.setAcceptDrops(True)
+
+        self.drop_hint = QLabel("Drop books and documents here\n(.txt and .md files, or whole folders)")
+        self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_hint.setObjectName("dropZone")
+        self.drop_hint.setMinimumHeight(110)
+        self.drop_hint.setStyleSheet("#dropZone { border: 2px dashed #9aa4b2; border-radius: 10px; color: #4a5568;"
+                                     " font-size: 15px; background: #f7f9fc; }")
+        add_files = QPushButton("Add files…")
+        add_files.clicked.connect(self.choose_files)
+        add_folder = QPushButton("Add folder…")
+        add_folder.clicked.connect(self.choose_folder)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.summary = QLabel()
+
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["File", "Status", "Chunks", "Details"])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(add_files)
+        buttons.addWidget(add_folder)
+        buttons.addStretch(1)
+        buttons.addWidget(self.summary)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.drop_hint)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.table, 1)
+        state.project_changed.connect(lambda _p: self.refresh())
+        self.refresh()
+
+    # ---- drag and drop
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.add_paths(paths)
+
+    def choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add documents", "", "Documents (*.txt *.text *.md *.markdown);;All files (*)")
+        if files:
+            self.add_paths([Path(f) for f in files])
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of documents")
+        if folder:
+            self.add_paths([Path(folder)])
+
+    # ---- the ingest job
+    def add_paths(self, paths: list[Path]) -> None:
+        if self.job is not None:
+            self.summary.setText("Still reading the previous files; drop again when done.")
+            return
+        project = self.state.project
+
+        def job(report, cancel):
+            from core.ingest import ingest
+            from core.models import load_tokenizer, resolve
+
+            tokenizer = load_tokenizer(resolve(project.model.source, report))
+            return ingest(project, paths, tokenizer, report=report, cancel=cancel)
+
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.summary.setText("Preparing the tokenizer…")
+        self.job = self.state.jobs.start(job, self.on_event, self.on_done, self.on_failed)
+
+    def on_event(self, event: Event) -> None:
+        if event.kind == "progress" and event.stage == "ingest":
+            self.progress.setRange(0, max(event.data.get("total", 0), 1))
+            self.progress.setValue(event.data.get("done", 0))
+            self.summary.setText(event.message)
+        elif event.kind == "log" and event.stage == "model":
+            self.summary.setText(event.message)
+
+    def on_done(self, result) -> None:
+        self.job = None
+        self.progress.setVisible(False)
+        self.refresh()
+        s = result.summary()
+        self.summary.setText(f"{s['ingested']} read, {s['skipped']} already there, {s['failed']} failed")
+        self.state.corpus_changed.emit()
+
+    def on_failed(self, message: str) -> None:
+        self.job = None
+        self.progress.setVisible(False)
+        self.summary.setText(f"Could not read the files: {message}")
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show every file the project has seen, newest outcome per file (from corpus/files.json)."""
+        path = self.state.project.corpus_dir / "files.json"
+        rows = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            label, color = _STATUS.get(row["status"], (row["status"], "#000000"))
+            detail = row["reason"] or (f"{row['tokens']} tokens, {row['encoding']}" if row["status"] == "ok" else "")
+            cells = [Path(row["path"]).name, label, str(row.get("chunks", 0)) if row["status"] == "ok" else "", detail]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(row["path"] if c == 0 else text)
+                if c == 1:
+                    item.setForeground(QColor(color))
+                self.table.setItem(r, c, item)

@@ -1,0 +1,161 @@
+"""Train page: settings, Start/Stop, a live loss plot and the run's log.
+
+Training runs in a background job; its metric events are buffered here and a timer feeds the
+two curves with ``setData`` (the curves are created once), so a fast stream of steps never
+floods the GUI thread with redraws.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
+                               QVBoxLayout, QWidget)
+
+from core.config import ConfigError, FormatConfig, TrainConfig
+from core.events import Event
+from gui.state import AppState
+from gui.widgets.config_form import ConfigForm
+
+FORM_FIELDS = ("steps", "lr", "lora_r", "lora_alpha", "batch_size", "grad_accum", "max_seq_len", "eval_every",
+               "device", "quantization", "warmup_steps", "lora_dropout", "target_modules", "seed")
+
+
+class TrainPage(QWidget):
+    title = "Train"
+
+    def __init__(self, state: AppState, format_config: Callable[[], FormatConfig]) -> None:
+        super().__init__()
+        self.state = state
+        self.format_config = format_config
+        self.job = None
+        self.steps: list[int] = []
+        self.losses: list[float] = []
+        self.eval_steps: list[int] = []
+        self.eval_losses: list[float] = []
+        self.last_result = None
+
+        self.form = ConfigForm(TrainConfig, FORM_FIELDS)
+        scroll = QScrollArea()
+        scroll.setWidget(self.form)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(300)
+        scroll.setMaximumWidth(380)
+
+        self.start_button = QPushButton("Start training")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop)
+        self.progress = QProgressBar()
+        self.status = QLabel("Ready. Training uses the corpus, the format and the base model you chose.")
+        self.status.setWordWrap(True)
+
+        pg.setConfigOptions(antialias=True, background="w", foreground="#333")
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "step")
+        self.plot.setLabel("left", "loss")
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.addLegend(offset=(-10, 10))
+        self.train_curve = self.plot.plot([], [], pen=pg.mkPen("#2563eb", width=2), name="training loss")
+        self.eval_curve = self.plot.plot([], [], pen=pg.mkPen("#dc2626", width=2), symbol="o", symbolSize=7,
+                                         symbolBrush="#dc2626", name="held-out (eval) loss")
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(2000)
+        self.log.setMaximumHeight(130)
+
+        self.redraw = QTimer(self)
+        self.redraw.setInterval(250)
+        self.redraw.timeout.connect(self._update_curves)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.progress, 1)
+        right = QVBoxLayout()
+        right.addLayout(buttons)
+        right.addWidget(self.status)
+        right.addWidget(self.plot, 1)
+        right.addWidget(self.log)
+        layout = QHBoxLayout(self)
+        layout.addWidget(scroll)
+        layout.addLayout(right, 1)
+
+    # ---- job control
+    def start(self) -> None:
+        try:
+            train_cfg, fmt_cfg = self.form.value(), self.format_config()
+        except ConfigError as exc:
+            self.status.setText(f"Check the settings: {exc}")
+            return
+        project = self.state.project
+
+        def job(report, cancel):
+            from core.train import train
+            return train(project, project.model, fmt_cfg, train_cfg, report, cancel)
+
+        for series in (self.steps, self.losses, self.eval_steps, self.eval_losses):
+            series.clear()
+        self._update_curves()
+        self.log.clear()
+        self.progress.setRange(0, train_cfg.steps)
+        self.progress.setValue(0)
+        self.status.setText("Loading the model…")
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.redraw.start()
+        self.job = self.state.jobs.start(job, self.on_event, self.on_done, self.on_failed)
+
+    def stop(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.stop_button.setEnabled(False)
+            self.status.setText("Stopping after the current step; the adapter will be saved…")
+
+    def is_running(self) -> bool:
+        return self.job is not None
+
+    # ---- events from the job (GUI thread, via signals)
+    def on_event(self, event: Event) -> None:
+        if event.kind == "metric":
+            if "loss" in event.data:
+                self.steps.append(event.data["step"])
+                self.losses.append(event.data["loss"])
+                eta = event.data.get("eta_s", 0)
+                self.status.setText(f"Step {event.data['step']}: loss {event.data['loss']:.3f} · "
+                                    f"{event.data.get('tokens_per_s', 0):.0f} tokens/s · about {eta:.0f} s left")
+            if "eval_loss" in event.data:
+                self.eval_steps.append(event.data["step"])
+                self.eval_losses.append(event.data["eval_loss"])
+        elif event.kind == "progress":
+            self.progress.setValue(event.data.get("done", 0))
+        elif event.message:
+            prefix = {"warning": "⚠ ", "error": "✖ "}.get(event.kind, "")
+            self.log.appendPlainText(prefix + event.message)
+
+    def _update_curves(self) -> None:
+        self.train_curve.setData(self.steps, self.losses)
+        self.eval_curve.setData(self.eval_steps, self.eval_losses)
+
+    def _finish(self) -> None:
+        self.job = None
+        self.redraw.stop()
+        self._update_curves()
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    def on_done(self, result) -> None:
+        self._finish()
+        self.last_result = result
+        verb = "Stopped" if result.cancelled else "Finished"
+        first, last = result.first_loss, result.last_loss
+        losses = f"loss {first:.3f} → {last:.3f}" if first is not None else "no step completed"
+        self.status.setText(f"{verb} after {result.steps} steps: {losses}. Adapter saved; try it on the Chat page.")
+        self.state.run_finished.emit(result.run_dir)
+
+    def on_failed(self, message: str) -> None:
+        self._finish()
+        self.status.setText(f"Training failed: {message}")
+        self.log.appendPlainText("✖ " + message)

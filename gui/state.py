@@ -1,0 +1,31 @@
+"""What the pages share: the open project, the background jobs, and change notifications."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QObject, Signal
+
+from core.project import Project
+from gui.workers import Jobs
+
+
+def default_project_dir() -> Path:
+    return Path(platformdirs.user_data_dir("scriptorium", appauthor=False)) / "projects" / "My first project"
+
+
+class AppState(QObject):
+    """The open project plus signals pages listen to (never widgets reaching into each other)."""
+
+    project_changed = Signal(object)   # Project
+    corpus_changed = Signal()
+    run_finished = Signal(object)      # run folder Path
+
+    def __init__(self, project: Project, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.jobs = Jobs(self)
+
+    def open_project(self, folder: Path | str) -> None:
+        self.project = Project.open(folder)
+        self.project_changed.emit(self.project)

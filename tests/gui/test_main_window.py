@@ -1,0 +1,108 @@
+"""Drive the whole GUI path offscreen on the tiny model: drop → train (background) → chat (streamed)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent  # noqa: E402
+
+import core.train  # noqa: E402
+from core.config import ModelConfig  # noqa: E402
+from core.project import Project  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
+from gui.state import AppState  # noqa: E402
+
+BOOK = "# A small book\n\n## The river\n\n" + "\n\n".join(
+    f"The river ran past the mill number {i}, and the miller counted the boats that went by." for i in range(24))
+
+
+def drop(widget, paths) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    widget.dropEvent(event)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, tiny_model_dir):
+    project = Project.open(tmp_path / "project")
+    project.set_model(ModelConfig(str(tiny_model_dir)))
+    state = AppState(project)
+    win = MainWindow(state)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    state.jobs.stop_all()
+
+
+def test_drop_train_chat(qtbot, window, tmp_path, monkeypatch):
+    book = tmp_path / "book.md"
+    book.write_text(BOOK, encoding="utf-8")
+    junk = tmp_path / "junk.txt"
+    junk.write_bytes(b"\x00\x01\x02binary\x00")
+
+    # 1. Corpus: a real drop event; the bad file is reported, the good one read.
+    corpus = window.corpus_page
+    drop(corpus, [book, junk])
+    qtbot.waitUntil(lambda: corpus.job is None and corpus.table.rowCount() == 2, timeout=30000)
+    statuses = {corpus.table.item(r, 0).text(): corpus.table.item(r, 1).text() for r in range(2)}
+    assert statuses == {"book.md": "Read", "junk.txt": "Failed"}
+    assert "binary" in corpus.table.item([*statuses].index("junk.txt"), 3).text()
+
+    # 2. Train: runs off the GUI thread, the curve fills in, the adapter is saved.
+    threads = []
+    real_train = core.train.train
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(core.train, "train", spy)
+    page = window.train_page
+    window.nav.setCurrentRow(3)
+    page.form.editors["steps"].setValue(6)
+    page.form.editors["lr"].setValue(0.01)
+    page.form.editors["batch_size"].setValue(2)
+    page.form.editors["max_seq_len"].setValue(64)
+    page.form.editors["eval_every"].setValue(3)
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    assert not page.start_button.isEnabled()
+    qtbot.waitUntil(lambda: not page.is_running(), timeout=120000)
+    assert threads and threads[0] is not threading.main_thread()
+    xs, ys = page.train_curve.getData()
+    assert list(xs) == [1, 2, 3, 4, 5, 6] and all(y > 0 for y in ys)
+    assert len(page.eval_curve.getData()[0]) >= 1
+    assert page.last_result is not None and (page.last_result.adapter_dir / "adapter_config.json").exists()
+    assert "Finished" in page.status.text()
+
+    # 3. Chat: the reply streams into the transcript.
+    chat = window.chat_page
+    window.nav.setCurrentRow(4)
+    assert chat.send_button.isEnabled()
+    chat.settings.editors["max_new_tokens"].setValue(12)
+    chat.mode.setCurrentIndex(2)  # both, side by side
+    qtbot.keyClicks(chat.input, "Tell me about the river")
+    qtbot.mouseClick(chat.send_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: chat.job is None, timeout=60000)
+    text = chat.transcript.toPlainText()
+    assert "You: Tell me about the river" in text and "Base:" in text and "Tuned:" in text
+    assert len(chat.history) == 2
+
+
+def test_chat_without_run_says_what_to_do(window):
+    assert not window.chat_page.send_button.isEnabled()
+    assert "Train page" in window.chat_page.run_label.text()
+
+
+def test_train_with_empty_corpus_fails_cleanly(qtbot, window):
+    page = window.train_page
+    page.form.editors["steps"].setValue(2)
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not page.is_running(), timeout=60000)
+    assert "corpus is empty" in page.status.text()
+    assert page.start_button.isEnabled()
