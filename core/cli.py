@@ -84,7 +84,9 @@ def cmd_ingest(args, report) -> tuple[dict, int]:
     if args.model:
         project.set_model(ModelConfig(args.model))
     tokenizer = load_tokenizer(resolve(project.model.source, report))
-    result = ingest(project, args.files, tokenizer, from_args(CorpusConfig, args), report, args.cancel)
+    corpus_cfg = from_args(CorpusConfig, args, project.settings("corpus"))
+    project.save_settings(corpus=corpus_cfg)
+    result = ingest(project, args.files, tokenizer, corpus_cfg, report, args.cancel)
     summary = {"project": str(project.root), "corpus": str(project.corpus_dir), **result.summary()}
     usable = result.ok or any(o.status == "skipped" for o in result.outcomes)
     return summary, 0 if usable else 1
@@ -97,8 +99,10 @@ def cmd_train(args, report) -> tuple[dict, int]:
     project = Project.open(args.project, create=False)
     if args.model:
         project.set_model(ModelConfig(args.model))
-    result = train(project, project.model, from_args(FormatConfig, args), from_args(TrainConfig, args),
-                   report, args.cancel)
+    fmt_cfg = from_args(FormatConfig, args, project.settings("format"))
+    train_cfg = from_args(TrainConfig, args, project.settings("train"))
+    project.save_settings(format=fmt_cfg, train=train_cfg)
+    result = train(project, project.model, fmt_cfg, train_cfg, report, args.cancel)
     evals = [m["eval_loss"] for m in read_metrics(result.run_dir) if "eval_loss" in m]
     return {**result.summary(), "first_eval_loss": evals[0] if evals else None,
             "metrics": str(result.run_dir / "metrics.jsonl")}, 0
@@ -110,7 +114,7 @@ def cmd_chat(args, report) -> tuple[dict, int]:
 
     project = Project.open(args.project, create=False)
     chat = TransformersChat.from_run(project, args.run)
-    settings = from_args(ChatConfig, args)
+    settings = from_args(ChatConfig, args, project.settings("chat"))
     sides = [("base", False), ("tuned", True)] if args.compare else [("base" if args.base else "tuned", not args.base)]
     prompts = [args.prompt] if args.prompt else _read_prompts()
     replies = []

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator
 import yaml
 
 from core import __version__
-from core.config import ModelConfig, from_dict, to_dict
+from core.config import STAGES, ConfigError, ModelConfig, from_dict, to_dict
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -114,6 +114,19 @@ class Project:
 
     def set_model(self, model: ModelConfig) -> None:
         self.update_meta(model=to_dict(model))
+
+    def settings(self, stage: str):
+        """The stage's last-used settings (shared by GUI and CLI); defaults if none or unreadable."""
+        saved = (self.meta().get("settings") or {}).get(stage)
+        try:
+            return from_dict(STAGES[stage], saved)
+        except (ConfigError, TypeError):
+            return STAGES[stage]()  # an old or hand-edited file must not lock the user out
+
+    def save_settings(self, **configs) -> None:
+        settings = dict(self.meta().get("settings") or {})
+        settings.update({stage: to_dict(cfg) for stage, cfg in configs.items()})
+        self.update_meta(settings=settings)
 
     # ---- folders of each stage
     @property

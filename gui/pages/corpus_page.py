@@ -91,7 +91,7 @@ class CorpusPage(QWidget):
             from core.models import load_tokenizer, resolve
 
             tokenizer = load_tokenizer(resolve(project.model.source, report))
-            return ingest(project, paths, tokenizer, report=report, cancel=cancel)
+            return ingest(project, paths, tokenizer, project.settings("corpus"), report=report, cancel=cancel)
 
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)

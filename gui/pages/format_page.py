@@ -35,6 +35,12 @@ class FormatPage(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.status)
         layout.addWidget(self.preview_text, 1)
+        state.project_changed.connect(lambda _p: self.load_settings())
+        self.load_settings()
+
+    def load_settings(self) -> None:
+        self.form.set_value(self.state.project.settings("format"))
+        self.preview_text.clear()
 
     def config(self) -> FormatConfig:
         return self.form.value()

@@ -82,6 +82,32 @@ class TrainPage(QWidget):
         layout = QHBoxLayout(self)
         layout.addWidget(scroll)
         layout.addLayout(right, 1)
+        state.project_changed.connect(lambda _p: self.load_project())
+        self.load_project()
+
+    def load_project(self) -> None:
+        self.form.set_value(self.state.project.settings("train"))
+        self.show_last_run()
+
+    def show_last_run(self) -> None:
+        """Reopening a project shows its newest run's curves, so nothing looks lost."""
+        from core.train import read_metrics
+
+        runs = self.state.project.runs()
+        for series in (self.steps, self.losses, self.eval_steps, self.eval_losses):
+            series.clear()
+        if runs:
+            for m in read_metrics(runs[-1]):
+                if "loss" in m:
+                    self.steps.append(m["step"])
+                    self.losses.append(m["loss"])
+                if "eval_loss" in m:
+                    self.eval_steps.append(m["step"])
+                    self.eval_losses.append(m["eval_loss"])
+            if self.losses:
+                self.status.setText(f"Last run {runs[-1].name}: {len(self.losses)} steps, "
+                                    f"loss {self.losses[0]:.3f} → {self.losses[-1]:.3f}.")
+        self._update_curves()
 
     # ---- job control
     def start(self) -> None:
@@ -91,6 +117,7 @@ class TrainPage(QWidget):
             self.status.setText(f"Check the settings: {exc}")
             return
         project = self.state.project
+        project.save_settings(format=fmt_cfg, train=train_cfg)
 
         def job(report, cancel):
             from core.train import train
