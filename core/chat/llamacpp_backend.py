@@ -1,0 +1,133 @@
+"""Chat through llama-cpp-python: a base GGUF plus a GGUF LoRA switched on and off at run time.
+
+Base vs tuned uses one loaded model: ``llama_set_adapters_lora`` with no adapters gives the
+base, and the KV cache is cleared after every switch (cached keys were computed by the other
+weights). Prompts use the chat template and stop tokens stored with the run, like training.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from core.config import ChatConfig
+from core.events import CancelToken
+from core.project import Project
+
+
+def physical_cores() -> int:
+    try:
+        import psutil
+        return psutil.cpu_count(logical=False) or 1
+    except ImportError:  # psutil comes with accelerate; this is only a fallback
+        import os
+        return max(1, (os.cpu_count() or 2) // 2)
+
+
+class LlamaCppModel:
+    """A llama.cpp model with an optional LoRA adapter that can be enabled per call."""
+
+    def __init__(self, base_gguf: str | Path, adapter_gguf: str | Path | None = None, n_ctx: int = 2048,
+                 logits_all: bool = False) -> None:
+        import llama_cpp
+
+        self._lib = llama_cpp
+        for path in (base_gguf, adapter_gguf):
+            if path is not None and not Path(path).exists():
+                raise FileNotFoundError(f"{path}: no such GGUF file")
+        self.llm = llama_cpp.Llama(str(base_gguf), n_ctx=n_ctx, n_threads=physical_cores(),
+                                   logits_all=logits_all, lora_path=str(adapter_gguf) if adapter_gguf else None,
+                                   verbose=False)
+        self.has_adapter = adapter_gguf is not None
+        self._adapter_on = self.has_adapter
+
+    def set_adapter(self, on: bool) -> None:
+        on = on and self.has_adapter
+        if on == self._adapter_on:
+            return
+        ctx = self.llm._ctx.ctx
+        if on:
+            adapters = (self._lib.llama_adapter_lora_p_ctypes * 1)(self.llm._lora_adapter)
+            scales = (ctypes.c_float * 1)(self.llm.lora_scale)
+            self._lib.llama_set_adapters_lora(ctx, adapters, 1, scales)
+        else:
+            self._lib.llama_set_adapters_lora(ctx, None, 0, None)
+        self._adapter_on = on
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the KV cache (after an adapter switch its keys/values belong to other weights)."""
+        self.llm.reset()
+        self._lib.llama_memory_clear(self._lib.llama_get_memory(self.llm._ctx.ctx), True)
+
+    def logits(self, token_ids: list[int], adapter: bool = True) -> np.ndarray:
+        """Teacher-forced logits for every position (needs ``logits_all=True``)."""
+        self.set_adapter(adapter)
+        self.reset()
+        self.llm.eval(token_ids)
+        return np.array(self.llm.scores[:len(token_ids)], dtype=np.float32)
+
+
+class LlamaCppChat:
+    """Same interface as TransformersChat: ``messages()``, ``stream()``, ``reply()``."""
+
+    def __init__(self, base_gguf: str | Path, adapter_gguf: str | Path | None, run_info: dict | None = None) -> None:
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        run_info = run_info or {}
+        self.model = LlamaCppModel(base_gguf, adapter_gguf)
+        self.has_adapter = self.model.has_adapter
+        self.default_system = run_info.get("system_prompt", "")
+        self.stop_tokens = run_info.get("stop_tokens") or []
+        template = run_info.get("chat_template") or self.model.llm.metadata.get("tokenizer.chat_template")
+        self._template = ImmutableSandboxedEnvironment().from_string(template) if template else None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_run(cls, project: Project, run: str | None = None) -> "LlamaCppChat":
+        run_dir = project.run_dir(run)
+        info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        export = run_dir / "export"
+        adapter = export / "adapter.gguf"
+        base_path = export / "base.txt"
+        if not adapter.exists() or not base_path.exists():
+            raise FileNotFoundError(f"{run_dir}: no GGUF export yet; run `python main.py export --project "
+                                    f"{project.root} --run {run_dir.name}` first")
+        return cls(base_path.read_text(encoding="utf-8").strip(), adapter, info)
+
+    def messages(self, prompt: str, config: ChatConfig, history: list[dict] | None = None) -> list[dict]:
+        system = config.system_prompt or self.default_system
+        head = [{"role": "system", "content": system}] if system else []
+        return head + list(history or []) + [{"role": "user", "content": prompt}]
+
+    def render(self, messages: list[dict]) -> str:
+        if self._template is None:
+            raise ValueError("the model has no chat template")
+        return self._template.render(messages=messages, add_generation_prompt=True, bos_token="", eos_token="")
+
+    def stream(self, messages: list[dict], config: ChatConfig | None = None, adapter: bool = True,
+               cancel: CancelToken | None = None) -> Iterator[str]:
+        config = config or ChatConfig()
+        cancel = cancel or CancelToken()
+        prompt = self.render(messages)
+        with self._lock:
+            self.model.set_adapter(adapter)
+            self.model.reset()
+            pieces = self.model.llm.create_completion(
+                prompt, max_tokens=config.max_new_tokens, temperature=config.temperature,
+                top_p=config.top_p if config.temperature > 0 else 1.0, repeat_penalty=config.repetition_penalty,
+                stop=self.stop_tokens or None, stream=True)
+            for chunk in pieces:
+                if cancel.cancelled:
+                    break
+                text = chunk["choices"][0]["text"]
+                if text:
+                    yield text
+
+    def reply(self, prompt: str, config: ChatConfig | None = None, adapter: bool = True) -> str:
+        config = config or ChatConfig()
+        return "".join(self.stream(self.messages(prompt, config), config, adapter)).strip()
