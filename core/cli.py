@@ -113,7 +113,11 @@ def cmd_chat(args, report) -> tuple[dict, int]:
     from core.project import Project
 
     project = Project.open(args.project, create=False)
-    chat = TransformersChat.from_run(project, args.run)
+    if args.backend == "llamacpp":
+        from core.chat.llamacpp_backend import LlamaCppChat
+        chat = LlamaCppChat.from_run(project, args.run)
+    else:
+        chat = TransformersChat.from_run(project, args.run)
     settings = from_args(ChatConfig, args, project.settings("chat"))
     sides = [("base", False), ("tuned", True)] if args.compare else [("base" if args.base else "tuned", not args.base)]
     prompts = [args.prompt] if args.prompt else _read_prompts()
@@ -132,7 +136,19 @@ def cmd_chat(args, report) -> tuple[dict, int]:
         if not args.json:
             print()
         replies.append({"prompt": prompt, **answer})
-    return {"project": str(project.root), "run": str(project.run_dir(args.run)), "replies": replies}, 0
+    return {"project": str(project.root), "run": str(project.run_dir(args.run)), "backend": args.backend,
+            "replies": replies}, 0
+
+
+def cmd_export(args, report) -> tuple[dict, int]:
+    from core.export.job import export_run
+    from core.project import Project
+
+    project = Project.open(args.project, create=False)
+    summary = export_run(project, args.run, args.gguf, args.quant, args.adapter_type, args.base_gguf, args.verify,
+                         report, args.cancel)
+    passed = summary.get("verification", {}).get("passed")
+    return summary, 1 if passed is False else 0
 
 
 def _read_prompts():
@@ -163,7 +179,7 @@ def cmd_demo(args, report) -> tuple[dict, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python main.py", description="Scriptorium: your books → a tuned local LLM. "
                                      "Without a command, the desktop app opens.")
-    sub = parser.add_subparsers(dest="command", metavar="{ingest,train,chat,demo}")
+    sub = parser.add_subparsers(dest="command", metavar="{ingest,train,chat,export,demo}")
 
     def command(name: str, func: Callable, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
@@ -190,7 +206,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt", help="one message; without it, read messages interactively")
     p.add_argument("--base", action="store_true", help="answer with the base model (adapter off)")
     p.add_argument("--compare", action="store_true", help="answer with base and tuned model")
+    p.add_argument("--backend", choices=("transformers", "llamacpp"), default="transformers",
+                   help="transformers (PEFT) or llamacpp (the exported GGUF base + adapter)")
     add_arguments(p, ChatConfig)
+
+    p = command("export", cmd_export, "Export a run's adapter as GGUF for llama.cpp / Ollama, and verify it")
+    p.add_argument("--project", required=True, help="project folder")
+    p.add_argument("--run", help="run folder name (default: the newest run with an adapter)")
+    p.add_argument("--gguf", choices=("adapter", "merged", "both"), default="adapter",
+                   help="adapter: a small GGUF LoRA next to the base GGUF; merged: one standalone model file")
+    p.add_argument("--quant", default="Q8_0", help="merged file quantization: Q8_0, Q5_K_M, Q4_K_M, … or f16")
+    p.add_argument("--adapter-type", choices=("f32", "f16", "q8_0"), default="f16", help="adapter tensor type")
+    p.add_argument("--base-gguf", help="base model GGUF (needed when the base is a Hugging Face folder)")
+    p.add_argument("--verify", action="store_true", help="compare llama.cpp with the trained model, logit by logit")
 
     p = command("demo", cmd_demo, "Run the whole path on the embedded model and the user manual")
     p.add_argument("--project", help="keep the demo project here (default: a temporary folder)")
@@ -207,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from core.models import ModelError
     from core.project import ProjectError
+    from core.export.gguf_lora import ExportError
     from core.train import TrainError
 
     _quiet_libraries()
@@ -226,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         args.cancel.cancel()
         summary, code = {"error": "interrupted"}, 130
-    except (ModelError, ProjectError, ConfigError, TrainError, ValueError) as exc:
+    except (ModelError, ProjectError, ConfigError, TrainError, ExportError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         summary, code = {"error": str(exc)}, 1
     finally:

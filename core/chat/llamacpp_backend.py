@@ -91,7 +91,7 @@ class LlamaCppChat:
     def from_run(cls, project: Project, run: str | None = None) -> "LlamaCppChat":
         run_dir = project.run_dir(run)
         info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-        export = run_dir / "export"
+        export = project.root / "exports" / run_dir.name
         adapter = export / "adapter.gguf"
         base_path = export / "base.txt"
         if not adapter.exists() or not base_path.exists():

@@ -48,25 +48,37 @@ def peft_logits(load_dir: str, adapter_dir: Path, token_ids: list[int]) -> tuple
 
 
 def verify(load_dir: str, adapter_dir: Path, token_ids: list[int], base_gguf: Path,
-           adapter_gguf: Path | None = None, merged_gguf: Path | None = None, threshold: float = 0.98) -> dict:
-    """Compare PEFT with llama.cpp; ``passed`` when the adapter (or merge) agrees ≥ ``threshold``."""
+           adapter_gguf: Path | None = None, merged_gguf: Path | None = None, exact_base: bool = True,
+           exact_merged: bool = False) -> dict:
+    """Compare PEFT with llama.cpp and judge what can be judged.
+
+    base + adapter: on an exact (f32/f16) base it must agree on ≥ 98% of positions; on a quantized
+    base the adapter may not lose more than 3 points against the base's own agreement. A merged
+    file is judged only when it is unquantized on an exact base; otherwise its numbers are reported.
+    """
     from core.chat.llamacpp_backend import LlamaCppModel
 
     tuned, base = peft_logits(load_dir, adapter_dir, token_ids)
     effect = float(np.mean(tuned.argmax(-1) != base.argmax(-1)))
-    report: dict = {"tokens": len(token_ids), "adapter_effect": round(effect, 4), "threshold": threshold}
+    report: dict = {"tokens": len(token_ids), "adapter_effect": round(effect, 4), "exact_base": exact_base}
     n_ctx = max(512, len(token_ids) + 16)
+    verdicts = []
     if adapter_gguf is not None:
         model = LlamaCppModel(base_gguf, adapter_gguf, n_ctx=n_ctx, logits_all=True)
         report["adapter"] = compare(tuned, model.logits(token_ids, adapter=True))
         report["base"] = compare(base, model.logits(token_ids, adapter=False))
         del model
+        threshold = 0.98 if exact_base else round(report["base"]["argmax_agreement"] - 0.03, 4)
+        report["adapter"]["threshold"] = threshold
+        verdicts.append(report["adapter"]["argmax_agreement"] >= threshold)
     if merged_gguf is not None:
         merged = LlamaCppModel(merged_gguf, None, n_ctx=n_ctx, logits_all=True)
         report["merged"] = compare(tuned, merged.logits(token_ids))
         del merged
-    checked = [report[k]["argmax_agreement"] for k in ("adapter", "merged") if k in report]
-    report["passed"] = bool(checked) and min(checked) >= threshold
+        if exact_base and exact_merged:
+            report["merged"]["threshold"] = 0.98
+            verdicts.append(report["merged"]["argmax_agreement"] >= 0.98)
+    report["passed"] = all(verdicts) if verdicts else None
     return report
 
 
@@ -79,5 +91,8 @@ def describe(report: dict) -> str:
             r = report[key]
             parts.append(f"{label} agrees with the trained model on {r['argmax_agreement']:.1%} of positions "
                          f"(mean |Δlogit| {r['mean_abs_diff']:.3f}, correlation {r['correlation']:.4f}).")
-    parts.append("PASSED" if report["passed"] else f"NOT PASSED (needs ≥ {report['threshold']:.0%})")
+            if "threshold" not in r:
+                parts.append("(quantized: reported, not judged)")
+    if report["passed"] is not None:
+        parts.append("PASSED." if report["passed"] else "NOT PASSED: the export does not compute what was trained.")
     return " ".join(parts)
