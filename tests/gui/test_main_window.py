@@ -16,8 +16,9 @@ from core.project import Project  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 from gui.state import AppState  # noqa: E402
 
-BOOK = "# A small book\n\n## The river\n\n" + "\n\n".join(
-    f"The river ran past the mill number {i}, and the miller counted the boats that went by." for i in range(24))
+BOOK = "# A small book\n\n" + "\n\n".join(
+    f"## Part {part}\n\n" + "\n\n".join(f"The river ran past mill {part}.{i}, and the miller counted the boats."
+                                          for i in range(4)) for part in range(8))
 
 
 def drop(widget, paths) -> None:
