@@ -47,14 +47,37 @@ class CorpusConfig:
     chunk_tokens: int = opt(256, "Largest chunk in tokens; chunks end on paragraph boundaries")
     min_chunk_tokens: int = opt(8, "Chunks shorter than this (in tokens) are dropped as noise")
     max_file_mb: float = opt(200.0, "Files larger than this are refused (protects memory)")
+    max_unpacked_mb: float = opt(500.0, "Archives, EPUB, DOCX and ODT that unpack to more than this are refused (zip bombs)")
+    max_zip_ratio: float = opt(200.0, "Archive members compressed more than this many times are refused (zip bombs)")
+    file_timeout_s: float = opt(120.0, "Seconds one file may take to read before it is given up (0: no limit, no worker)")
+    unicode_nfc: bool = opt(True, "Normalise Unicode to NFC (one code point per accented letter)")
+    fix_mojibake: bool = opt(True, "Repair mojibake such as 'Ã©' or 'Ð¿Ñ€' (text decoded with the wrong encoding)")
+    remove_soft_hyphens: bool = opt(True, "Remove soft hyphens and invisible zero-width characters")
+    reflow_paragraphs: bool = opt(True, "Rebuild paragraphs from hard-wrapped lines (text files, PDF)")
+    join_hyphens: bool = opt(True, "Join words hyphenated at line ends (text files, PDF)")
+    remove_headers_footers: bool = opt(True, "Remove PDF running headers, footers and page numbers")
+    strip_gutenberg: bool = opt(True, "Remove Project Gutenberg licence header and footer")
+    remove_contents: bool = opt(True, "Remove a table of contents typed into the text (it only repeats chapter titles)")
+    normalize_whitespace: bool = opt(True, "Collapse runs of spaces and tabs, trim lines")
+    noise_threshold: float = opt(0.5, "Paragraphs with an OCR-noise score (0–1) above this are dropped or flagged (1: off)")
+    noise_action: str = opt("drop", "What to do with noisy paragraphs", choices=("drop", "flag"))
+    dedup_paragraphs: bool = opt(True, "Drop long paragraphs and chunks already in the corpus (exact duplicates)")
+    near_dup_threshold: float = opt(0.8, "Skip a document this similar (MinHash Jaccard 0–1) to one already in the corpus (1: off)")
 
     def __post_init__(self) -> None:
+        _check_choices(self)
         if self.chunk_tokens < 16:
             raise ConfigError("chunk_tokens: must be at least 16")
         if self.min_chunk_tokens < 0 or self.min_chunk_tokens >= self.chunk_tokens:
             raise ConfigError("min_chunk_tokens: must be between 0 and chunk_tokens")
-        if self.max_file_mb <= 0:
-            raise ConfigError("max_file_mb: must be positive")
+        for name in ("max_file_mb", "max_unpacked_mb", "max_zip_ratio"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}: must be positive")
+        if self.file_timeout_s < 0:
+            raise ConfigError("file_timeout_s: must be 0 (no limit) or more")
+        for name in ("noise_threshold", "near_dup_threshold"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name}: must be between 0 and 1")
 
 
 @dataclass
@@ -140,12 +163,26 @@ def from_dict(cls: type[T], data: dict[str, Any] | None) -> T:
     hints = typing.get_type_hints(cls)
     for key, value in list(data.items()):
         kind = hints[key]
-        if value is not None and kind in (int, float, str) and not isinstance(value, kind):
+        if kind is bool and not isinstance(value, bool):
+            data[key] = parse_bool(value, key)
+        elif value is not None and kind in (int, float, str) and not isinstance(value, kind):
             try:
                 data[key] = kind(value)
             except (TypeError, ValueError):
                 raise ConfigError(f"{key}={value!r}: expected {kind.__name__}") from None
     return cls(**data)
+
+
+def parse_bool(value: Any, name: str = "value") -> bool:
+    """'yes'/'no', 'true'/'false', 'on'/'off', 1/0 → bool (CLI options, form text, hand-edited YAML)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on", "y"):
+        return True
+    if text in ("0", "false", "no", "off", "n"):
+        return False
+    raise ConfigError(f"{name}={value!r}: expected yes or no")
 
 
 def save_yaml(path: Path, configs: dict[str, Any]) -> None:
@@ -170,8 +207,10 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
+        kind = hints[f.name]
         group.add_argument("--" + f.name.replace("_", "-"), dest=f"{cls.__name__}.{f.name}",
-                           type=hints[f.name], default=None, choices=f.metadata.get("choices"),
+                           type=parse_bool if kind is bool else kind, default=None, choices=f.metadata.get("choices"),
+                           metavar="{yes,no}" if kind is bool else None,
                            help=f"{f.metadata.get('help', '')} (default: {f.default!r})")
 
 

@@ -7,6 +7,7 @@ weights). Prompts use the chat template and stop tokens stored with the run, lik
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import threading
 from pathlib import Path
@@ -17,6 +18,19 @@ import numpy as np
 from core.config import ChatConfig
 from core.events import CancelToken
 from core.project import Project
+
+
+@functools.lru_cache(maxsize=None)
+def quiet_llama_logs():
+    """Route llama.cpp's own logging (load and quantize chatter) to nowhere; errors still raise."""
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def silent(level, text, user_data):
+        pass
+
+    llama_cpp.llama_log_set(silent, ctypes.c_void_p(0))
+    return silent  # the callback must stay referenced for as long as llama.cpp may call it
 
 
 def physical_cores() -> int:
@@ -36,6 +50,7 @@ class LlamaCppModel:
         import llama_cpp
 
         self._lib = llama_cpp
+        quiet_llama_logs()
         for path in (base_gguf, adapter_gguf):
             if path is not None and not Path(path).exists():
                 raise FileNotFoundError(f"{path}: no such GGUF file")

@@ -92,6 +92,9 @@ def quantize(src: Path, out_path: Path, quant: str, threads: int | None = None) 
     """Quantize a GGUF in-process with llama.cpp (no binary, no checkout)."""
     import llama_cpp
 
+    from core.chat.llamacpp_backend import quiet_llama_logs
+
+    quiet_llama_logs()
     quant = quant.upper()
     if quant not in QUANT_TYPES:
         raise ExportError(f"quantization '{quant}': choose one of {', '.join(QUANT_TYPES)}")

@@ -1,138 +1,133 @@
-"""Readers: turn one file into a ``Document`` (title + sections of paragraphs).
+"""Readers: turn one file into a cleaned ``Document`` (title, author, language, sections).
 
-Only plain text and Markdown so far. Text encodings are detected: a BOM wins, then strict
-UTF-8, then charset-normalizer (which tells windows-1251 from KOI8-R by letter statistics).
-Anything that is not text gets an ``IngestError`` whose message a non-programmer understands.
+``read_file(path)`` is the public entry: it picks the reader by the file's content first (a PDF
+named .txt is still a PDF, an old Word file named .docx still gets the "save as .docx"
+message) and by its extension otherwise, then runs the cleaning steps. Every failure is an
+``IngestError`` whose message names the file and says, in plain words, what is wrong.
+The format modules live in ``core.ingest.formats``; this module only dispatches.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from charset_normalizer import from_bytes
+from core.ingest.cleaning import clean_document
+from core.ingest.document import Document, IngestError, Section  # noqa: F401  (public API)
+from core.ingest.formats.text import decode_text, read_markdown, read_text, split_paragraphs  # noqa: F401
+from core.ingest.limits import Limits, SafeZip, check_size
+from core.ingest.textstats import guess_language
 
-SUPPORTED = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown"}
-
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-
-
-class IngestError(Exception):
-    """A file cannot be used; ``str(err)`` is the one-line reason shown to the user."""
-
-
-@dataclass
-class Section:
-    heading: str
-    level: int
-    paragraphs: list[str] = field(default_factory=list)
+SUPPORTED = {".txt": "text", ".text": "text", ".srt": "text", ".vtt": "text",
+             ".md": "markdown", ".markdown": "markdown", ".mdown": "markdown", ".mkd": "markdown",
+             ".html": "html", ".htm": "html", ".xhtml": "html", ".xht": "html",
+             ".pdf": "pdf", ".epub": "epub", ".fb2": "fb2", ".docx": "docx", ".docm": "docx", ".odt": "odt",
+             ".rtf": "rtf", ".doc": "doc", ".mobi": "mobi", ".azw": "mobi", ".azw3": "mobi", ".prc": "mobi",
+             ".zip": "zip"}
+ARCHIVE_DEPTH = 2  # a .zip holding .fb2.zip files is common; deeper nesting is not a book
 
 
-@dataclass
-class Document:
-    path: str
-    title: str
-    format: str
-    encoding: str
-    sections: list[Section]
+def kind_of(name: str, data: bytes) -> str:
+    """The reader for these bytes: their magic number wins over the extension."""
+    from core.ingest.formats.office import OLE_MAGIC
 
-    @property
-    def text(self) -> str:
-        return "\n\n".join(p for s in self.sections for p in s.paragraphs)
-
-    def to_dict(self) -> dict:
-        return {"path": self.path, "title": self.title, "format": self.format, "encoding": self.encoding,
-                "sections": [s.__dict__ for s in self.sections]}
-
-
-def decode_text(data: bytes, name: str) -> tuple[str, str]:
-    """Bytes → (text, encoding name). Raises IngestError for binary or undecodable data."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data.decode(encoding), encoding
-            except UnicodeDecodeError:
-                raise IngestError(f"{name}: starts like {encoding} text but is damaged") from None
-    if b"\x00" in data[:65536]:
-        raise IngestError(f"{name}: binary data, not text (is it really a .txt file?)")
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    best = from_bytes(data[:1 << 20]).best()
-    if best is None:
-        raise IngestError(f"{name}: could not recognise the text encoding (binary or damaged file?)")
-    encoding = best.encoding
-    text = data.decode(encoding, errors="replace")
-    if _control_ratio(text) > 0.05:
-        raise IngestError(f"{name}: binary data, not text (is it really a text file?)")
-    return text, encoding
+    suffix = Path(name).suffix.lower()
+    ext_kind = SUPPORTED.get(suffix, "")
+    if data[:1024].lstrip().startswith(b"%PDF") or (b"%PDF-" in data[:1024] and ext_kind in ("pdf", "")):
+        return "pdf"
+    if data.startswith(OLE_MAGIC):
+        return "ole"
+    if data.lstrip()[:5] == b"{\\rtf":
+        return "rtf"
+    if data[60:68] in (b"BOOKMOBI", b"TEXtREAd"):
+        return "mobi"
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+        if ext_kind in ("epub", "docx", "odt", "zip"):
+            return ext_kind
+        head = data[:4096]
+        if b"mimetypeapplication/epub+zip" in head:
+            return "epub"
+        if b"mimetypeapplication/vnd.oasis.opendocument.text" in head:
+            return "odt"
+        if b"word/" in data[-65536:] and b"[Content_Types].xml" in data[-65536:]:
+            return "docx"
+        return "zip"
+    return ext_kind
 
 
-def _control_ratio(text: str) -> float:
-    sample = text[:20000]
-    if not sample:
-        return 0.0
-    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\n\r\t\f") or ch == "\ufffd")
-    return bad / len(sample)
+def read_bytes(data: bytes, name: str, path: str, config=None, limits: Limits | None = None,
+               depth: int = 0) -> Document:
+    """Bytes of one file → an uncleaned Document (``name`` is what messages call the file)."""
+    from core.ingest.formats import epub, fb2, html, mobi, office, pdf, text
+
+    limits = limits or Limits()
+    if not data.strip():
+        raise IngestError(f"{name}: the file is empty")
+    kind = kind_of(name, data)
+    readers = {"text": text.read, "markdown": text.read, "html": html.read, "pdf": pdf.read, "fb2": fb2.read,
+               "rtf": office.read_rtf, "doc": office.read_doc, "ole": office.read_doc}
+    zipped = {"epub": epub.read, "docx": office.read_docx, "odt": office.read_odt, "mobi": mobi.read}
+    if kind in readers:
+        return readers[kind](data, name, path, config)
+    if kind in zipped:
+        return zipped[kind](data, name, path, config, limits)
+    if kind == "zip":
+        return _read_single_member(data, name, path, config, limits, depth)
+    raise IngestError(f"{name}: file type '{Path(name).suffix or 'none'}' is not supported "
+                      f"(supported: {', '.join(sorted(SUPPORTED))})")
 
 
-def split_paragraphs(text: str) -> list[str]:
-    """Blank-line separated blocks; hard-wrapped lines inside a block are joined with spaces."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    paragraphs = []
-    for block in re.split(r"\n\s*\n", text):
-        lines = [line.strip() for line in block.split("\n") if line.strip()]
-        if lines:
-            paragraphs.append(" ".join(lines))
-    return paragraphs
+def zip_members(archive: SafeZip) -> list[str]:
+    """Members a reader can use, in archive order (folders, hidden files and macOS forks skipped)."""
+    out = []
+    for member in archive.names():
+        base = member.rsplit("/", 1)[-1]
+        if base.startswith(".") or member.startswith("__MACOSX/"):
+            continue
+        suffix = Path(base).suffix.lower()
+        if suffix in SUPPORTED:
+            out.append(member)
+    return out
 
 
-def read_text(path: Path, text: str, encoding: str) -> Document:
-    return Document(str(path), path.stem, "text", encoding, [Section(path.stem, 1, split_paragraphs(text))])
+def _read_single_member(data: bytes, name: str, path: str, config, limits: Limits, depth: int) -> Document:
+    if depth >= ARCHIVE_DEPTH:
+        raise IngestError(f"{name}: archives nested too deep — unpack it first")
+    archive = SafeZip(data, name, limits)
+    members = zip_members(archive)
+    if not members:
+        raise IngestError(f"{name}: the archive holds no readable documents")
+    if len(members) > 1:
+        raise IngestError(f"{name}: the archive holds {len(members)} documents — add the archive itself "
+                          f"(each file inside is read on its own) or unpack it first")
+    member = members[0]
+    return read_bytes(archive.read(member), f"{name}/{member}", path, config, limits, depth + 1)
 
 
-def read_markdown(path: Path, text: str, encoding: str) -> Document:
-    """Headings start sections; the first level-1 heading becomes the title."""
-    sections: list[Section] = [Section("", 1)]
-    title = ""
-    buffer: list[str] = []
-
-    def flush() -> None:
-        sections[-1].paragraphs.extend(split_paragraphs("\n".join(buffer)))
-        buffer.clear()
-
-    in_fence = False
-    for line in text.replace("\r\n", "\n").split("\n"):
-        if line.lstrip().startswith("```"):
-            in_fence = not in_fence
-        match = None if in_fence else _HEADING.match(line)
-        if match:
-            flush()
-            level, heading = len(match.group(1)), match.group(2)
-            if level == 1 and not title:
-                title = heading
-            sections.append(Section(heading, level))
-        else:
-            buffer.append(line)
-    flush()
-    sections = [s for s in sections if s.paragraphs]
-    return Document(str(path), title or path.stem, "markdown", encoding, sections)
+def finish(doc: Document, name: str, config) -> Document:
+    """Clean the document and fill in what readers leave open (language); refuse if no text is left."""
+    if config is not None:
+        clean_document(doc, config)
+    doc.sections = [s for s in doc.sections if s.paragraphs]
+    if not doc.sections:
+        raise IngestError(f"{name}: no text found in the file")
+    if not doc.language:
+        doc.language = guess_language(doc.text)
+    return doc
 
 
-def read_file(path: Path) -> Document:
-    """Read a supported file; raise IngestError with a user-facing reason otherwise."""
-    kind = SUPPORTED.get(path.suffix.lower())
-    if kind is None:
+def read_file(path: Path | str, config=None) -> Document:
+    """Read and clean a supported file; raise IngestError with a user-facing reason otherwise."""
+    from core.config import CorpusConfig
+
+    path = Path(path)
+    config = config or CorpusConfig()
+    limits = Limits.from_config(config)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
         raise IngestError(f"{path.name}: file type '{path.suffix or 'none'}' is not supported yet "
                           f"(supported: {', '.join(sorted(SUPPORTED))})")
-    data = path.read_bytes()
-    if not data.strip():
-        raise IngestError(f"{path.name}: the file is empty")
-    text, encoding = decode_text(data, path.name)
-    doc = read_markdown(path, text, encoding) if kind == "markdown" else read_text(path, text, encoding)
-    if not any(s.paragraphs for s in doc.sections):
-        raise IngestError(f"{path.name}: no text found in the file")
-    return doc
+    try:
+        check_size(path.stat().st_size, path.name, limits)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"{path.name}: cannot be read ({exc.strerror or exc})") from None
+    return finish(read_bytes(data, path.name, str(path), config, limits), path.name, config)

@@ -1,0 +1,232 @@
+"""PDF via PDFium (pypdfium2): fast text extraction with the page furniture taken off.
+
+- Running headers and footers: lines at the top or bottom of pages that repeat on several pages
+  are removed, and so are page numbers (a number that grows with the page index, alone or inside
+  a header line such as "Chapter One 17"). Numbers that do not follow the pages ("Chapter 3")
+  stay.
+- Line-end hyphens are joined and hard-wrapped lines reflowed into paragraphs (cleaning.py);
+  paragraphs run on across page breaks.
+- Two-column pages (a clear vertical gutter between two text blocks) are read column by column,
+  with any full-width title above and footer below in place.
+- The PDF outline (bookmarks) gives the chapters when there is one.
+- An encrypted PDF opens when its user password is empty; otherwise it is "password-protected".
+  A PDF whose pages are only images gets "no text layer — needs OCR".
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+
+from core.ingest.cleaning import compounds_in, join_hyphens, reflow
+from core.ingest.document import Document, IngestError, SectionBuilder
+
+_DIGITS = re.compile(r"\d+")
+_PAGE_NUMBER = re.compile(r"^[\W_]*(?:page|p\.|стр\.?|страница)?\s*\d{1,4}(?:\s*(?:of|из|/)\s*\d{1,4})?[\W_]*$", re.I)
+_EDGE = 3  # lines looked at on each end of a page
+
+
+def read(data: bytes, name: str, path: str, config) -> Document:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)  # PDFium tries the empty user password by itself
+    except pdfium.PdfiumError as exc:
+        code = getattr(exc, "err_code", None)
+        if code == 4:
+            raise IngestError(f"{name}: password-protected PDF — open it with its password and save an "
+                              f"unprotected copy") from None
+        if code == 5:
+            raise IngestError(f"{name}: protected by DRM or an unsupported security handler — cannot be read") from None
+        raise IngestError(f"{name}: damaged PDF that cannot be opened") from None
+    try:
+        meta = _metadata(pdf)
+        outline = _outline(pdf)
+        pages, image_pages = [], 0
+        for index in range(len(pdf)):
+            page = pdf[index]
+            textpage = page.get_textpage()
+            try:
+                text = _page_text(page, textpage)
+                if len(text.strip()) < 20 and _has_images(page):
+                    image_pages += 1
+            finally:
+                textpage.close()
+                page.close()
+            pages.append([line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")])
+    finally:
+        pdf.close()
+    return _build(pages, image_pages, outline, meta, name, path, config)
+
+
+def _build(pages: list[list[str]], image_pages: int, outline: list[tuple[int, int, str]], meta: dict,
+           name: str, path: str, config) -> Document:
+    total = len(pages)
+    chars = sum(len(line) for page in pages for line in page)
+    if total == 0:
+        raise IngestError(f"{name}: the PDF has no pages")
+    if chars < 20 * total:
+        if image_pages:
+            raise IngestError(f"{name}: no text layer — needs OCR (the pages are scanned images)")
+        raise IngestError(f"{name}: no text found in the PDF (empty pages, or text drawn as shapes)")
+    doc = Document(path, meta.get("title") or _stem(path), "pdf", "", [], author=meta.get("author", ""))
+    doc.stats["pages"] = total
+    if image_pages:
+        doc.warnings.append(f"{image_pages} of {total} pages have no text layer (scanned?) — those need OCR")
+    if getattr(config, "remove_headers_footers", True):
+        pages, removed = strip_running_lines(pages)
+        doc.count("header_lines_removed", removed)
+    starts = defaultdict(list)
+    for level, page_index, title in outline:
+        starts[page_index].append((level, title))
+    builder = SectionBuilder(doc.title, 1)
+    buffer: list[str] = []
+    compounds = compounds_in("\n".join(line for page in pages for line in page)) if config is None or \
+        getattr(config, "join_hyphens", True) else set()
+
+    def flush() -> None:
+        text = "\n".join(line for line in buffer if line)
+        buffer.clear()
+        if config is None or getattr(config, "join_hyphens", True):
+            text, joins = join_hyphens(text, compounds)
+            doc.count("hyphens_joined", joins)
+        paragraphs, extra = reflow(text) if getattr(config, "reflow_paragraphs", True) else (text.split("\n"), 0)
+        doc.count("paragraphs_reflowed", extra)
+        for paragraph in paragraphs:
+            builder.paragraph(paragraph)
+
+    for index, lines in enumerate(pages):
+        for level, title in starts.get(index, ()):
+            flush()
+            builder.heading(title, level)
+            if lines and _same(lines[0], title):
+                lines = lines[1:]  # the chapter title printed on the page is the heading already
+        buffer.extend(lines)
+    flush()
+    doc.sections = builder.sections()
+    return doc
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.lower().split()) == " ".join(b.lower().split())
+
+
+def _stem(path: str) -> str:
+    from pathlib import Path
+
+    return Path(path).stem
+
+
+def strip_running_lines(pages: list[list[str]]) -> tuple[list[list[str]], int]:
+    """Remove running headers/footers and page numbers; returns (pages, lines removed)."""
+    pages = [[line for line in page if line] for page in pages]
+    edges = [set(range(min(_EDGE, len(p)))) | set(range(max(len(p) - _EDGE, 0), len(p))) for p in pages]
+    exact: Counter = Counter()
+    numbered: dict[str, Counter] = defaultdict(Counter)
+    for index, (page, edge) in enumerate(zip(pages, edges)):
+        seen = set()
+        for i in edge:
+            line = page[i]
+            if len(line) > 150 or line in seen:
+                continue
+            seen.add(line)
+            exact[line] += 1
+            numbers = _DIGITS.findall(line)
+            if numbers:
+                # A page number differs from the page index by a constant: that offset repeats.
+                for pos, number in enumerate(numbers[:4]):
+                    numbered[_DIGITS.sub("#", line)][(pos, int(number) - index)] += 1
+    repeated = {line for line, n in exact.items() if n >= 3 and len(pages) >= 3}
+    page_offsets = {key: off for key, offsets in numbered.items() for off, n in offsets.most_common(1)
+                    if n >= 3 or (n >= 2 and len(pages) <= 4)}
+    removed = 0
+    out = []
+    for index, (page, edge) in enumerate(zip(pages, edges)):
+        kept = []
+        for i, line in enumerate(page):
+            drop = False
+            if i in edge:
+                if line in repeated:
+                    drop = True
+                else:
+                    numbers = _DIGITS.findall(line)
+                    key = _DIGITS.sub("#", line)
+                    pos, offset = page_offsets.get(key, (99, 0))
+                    if pos < len(numbers) and int(numbers[pos]) - index == offset:
+                        drop = True
+                    elif (i == 0 or i == len(page) - 1) and _PAGE_NUMBER.match(line):
+                        drop = True
+            if drop:
+                removed += 1
+            else:
+                kept.append(line)
+        out.append(kept)
+    return out, removed
+
+
+def _page_text(page, textpage) -> str:
+    """The page's text in reading order; a two-column page is read column by column."""
+    count = textpage.count_rects()
+    if count < 8:
+        return textpage.get_text_range()
+    rects = [textpage.get_rect(i) for i in range(count)]
+    width, height = page.get_size()
+    gutter = _gutter(rects, width)
+    if gutter is None:
+        return textpage.get_text_range()
+    crossing = [r for r in rects if r[0] < gutter < r[2]]
+    columns = [r for r in rects if not r[0] < gutter < r[2]]
+    top, bottom = max(r[3] for r in columns), min(r[1] for r in columns)
+    if any(r[1] < top - 1 and r[3] > bottom + 1 for r in crossing):
+        return textpage.get_text_range()  # something full-width between the columns: not a plain 2-column page
+    parts = []
+    if any(r[1] >= top - 1 for r in crossing):
+        parts.append(textpage.get_text_bounded(0, top + 0.5, width, height))
+    parts.append(textpage.get_text_bounded(0, bottom - 0.5, gutter, top + 0.5))
+    parts.append(textpage.get_text_bounded(gutter, bottom - 0.5, width, top + 0.5))
+    if any(r[3] <= bottom + 1 for r in crossing):
+        parts.append(textpage.get_text_bounded(0, 0, width, bottom - 0.5))
+    return "\n".join(p.strip("\r\n") for p in parts if p.strip())
+
+
+def _gutter(rects: list[tuple], width: float) -> float | None:
+    """x of a vertical gap with substantial text on both sides, or None."""
+    n = len(rects)
+    best, best_cross = None, None
+    for step in range(30, 71, 2):
+        x = width * step / 100
+        cross = sum(1 for r in rects if r[0] < x < r[2])
+        if cross > 0.1 * n:
+            continue
+        left = sum(1 for r in rects if r[2] <= x)
+        right = sum(1 for r in rects if r[0] >= x)
+        if left >= 0.25 * n and right >= 0.25 * n and (best_cross is None or cross < best_cross):
+            best, best_cross = x, cross
+    return best
+
+
+def _has_images(page) -> bool:
+    import pypdfium2.raw as pdfium_c
+
+    return next(iter(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3)), None) is not None
+
+
+def _metadata(pdf) -> dict:
+    try:
+        meta = pdf.get_metadata_dict(skip_empty=True)
+    except Exception:  # metadata is a nicety; a damaged info dictionary must not cost the text
+        return {}
+    return {"title": (meta.get("Title") or "").strip(), "author": (meta.get("Author") or "").strip()}
+
+
+def _outline(pdf) -> list[tuple[int, int, str]]:
+    """(level 1…, page index, title) of the bookmarks that point at pages, in order."""
+    out = []
+    try:
+        for item in pdf.get_toc(max_depth=3):
+            index = item.page_index
+            title = (item.title or "").strip()
+            if title and index is not None and index >= 0:
+                out.append((item.level + 1, index, title))
+    except Exception:  # a broken outline still leaves the text
+        return []
+    return out
