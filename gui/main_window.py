@@ -10,13 +10,14 @@ from core import __version__
 from core.demo import MANUAL
 from gui.pages.chat_page import ChatPage
 from gui.pages.corpus_page import CorpusPage
+from gui.pages.export_page import ExportPage
 from gui.pages.format_page import FormatPage
 from gui.pages.model_page import ModelPage
 from gui.pages.train_page import TrainPage
 from gui.state import AppState
 
 HINTS = {"Corpus": "your books and documents", "Format": "how the model sees them", "Model": "the base model",
-         "Train": "train a LoRA adapter", "Chat": "talk to the result"}
+         "Train": "train a LoRA adapter", "Chat": "talk to the result", "Export": "GGUF for llama.cpp and Ollama"}
 
 
 class MainWindow(QMainWindow):
@@ -29,7 +30,9 @@ class MainWindow(QMainWindow):
         self.model_page = ModelPage(state)
         self.train_page = TrainPage(state, self.format_page.config)
         self.chat_page = ChatPage(state)
-        self.pages = [self.corpus_page, self.format_page, self.model_page, self.train_page, self.chat_page]
+        self.export_page = ExportPage(state)
+        self.pages = [self.corpus_page, self.format_page, self.model_page, self.train_page, self.chat_page,
+                      self.export_page]
 
         self.nav = QListWidget()
         self.nav.setObjectName("nav")

@@ -1,8 +1,6 @@
 """Chat page: talk to the tuned model (or the base, or both) with replies streamed as they come."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTextBrowser, QVBoxLayout,
                                QWidget)
@@ -12,7 +10,7 @@ from core.events import Event
 from gui.state import AppState
 from gui.widgets.config_form import ConfigForm
 
-MODES = [("Tuned model", ("tuned",)), ("Base model", ("base",)), ("Both, side by side", ("base", "tuned"))]
+MODES = [("Tuned model", ("tuned",)), ("Base model", ("base",)), ("Both: base, then tuned", ("base", "tuned"))]
 SIDE_LABEL = {"tuned": "Tuned", "base": "Base"}
 
 
@@ -22,14 +20,19 @@ class ChatPage(QWidget):
     def __init__(self, state: AppState) -> None:
         super().__init__()
         self.state = state
-        self.backend = None          # TransformersChat, loaded on first use, reused per run
-        self.backend_run: Path | None = None
+        self.backend = None          # chat backend, loaded on first use, reused per (run, backend)
+        self.backend_run: tuple | None = None
         self.job = None
         self.history: list[dict] = []
 
         self.mode = QComboBox()
         for label, sides in MODES:
             self.mode.addItem(label, sides)
+        self.backend_box = QComboBox()
+        self.backend_box.addItem("transformers (PEFT)", "transformers")
+        self.backend_box.addItem("llama.cpp (exported GGUF)", "llamacpp")
+        self.backend_box.setToolTip("llama.cpp answers with the exported GGUF files (export the run first); "
+                                    "it is several times faster on a CPU")
         self.settings = ConfigForm(ChatConfig, ("max_new_tokens", "temperature"))
         self.run_label = QLabel()
         self.transcript = QTextBrowser()
@@ -48,6 +51,8 @@ class ChatPage(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Answer with"))
         top.addWidget(self.mode)
+        top.addWidget(QLabel("through"))
+        top.addWidget(self.backend_box)
         top.addWidget(self.settings)
         top.addStretch(1)
         top.addWidget(clear)
@@ -90,15 +95,18 @@ class ChatPage(QWidget):
         sides = self.mode.currentData()
         project, history = self.state.project, list(self.history)
         run = project.run_dir()
-        cached = self.backend if self.backend_run == run else None
+        key = (run, self.backend_box.currentData())
+        cached = self.backend if self.backend_run == key else None
 
         def job(report, cancel):
             from core.chat import TransformersChat
+            from core.chat.llamacpp_backend import LlamaCppChat
 
             chat = cached
             if chat is None:
                 report(Event("log", "chat", "Loading the tuned model…"))
-                chat = TransformersChat.from_run(project, run.name)
+                backend = LlamaCppChat if key[1] == "llamacpp" else TransformersChat
+                chat = backend.from_run(project, run.name)
             answers = {}
             for side in sides:
                 report(Event("log", "chat", "", {"side": side}))
@@ -107,7 +115,7 @@ class ChatPage(QWidget):
                     pieces.append(piece)
                     report(Event("log", "chat", "", {"piece": piece}))
                 answers[side] = "".join(pieces).strip()
-            return chat, run, answers
+            return chat, key, answers
 
         self.input.clear()
         self._append_html(f"<p><b>You:</b> {_escape(prompt)}</p>")

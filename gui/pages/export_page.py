@@ -1,0 +1,118 @@
+"""Export page: a run's adapter as GGUF for llama.cpp / Ollama, with the verification shown."""
+from __future__ import annotations
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QTextBrowser, QVBoxLayout, QWidget)
+
+from core.events import Event
+from core.export.gguf_merge import QUANT_TYPES
+from gui.state import AppState
+
+KINDS = [("Adapter (small file next to the base model)", "adapter"),
+         ("Merged model (one standalone file)", "merged"), ("Both", "both")]
+
+
+class ExportPage(QWidget):
+    title = "Export"
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self.state = state
+        self.job = None
+        self.run = QComboBox()
+        self.kind = QComboBox()
+        for label, key in KINDS:
+            self.kind.addItem(label, key)
+        self.quant = QComboBox()
+        self.quant.addItems(["Q8_0", "Q4_K_M", "Q5_K_M", "Q6_K", "f16"])
+        self.quant.setToolTip("Quantization of the merged file: smaller files, slightly different answers. "
+                              f"All: {', '.join(QUANT_TYPES)}")
+        self.verify = QCheckBox("Verify: compare llama.cpp with the trained model, token by token")
+        self.verify.setChecked(True)
+        self.export_button = QPushButton("Export GGUF")
+        self.export_button.clicked.connect(self.start)
+        self.open_button = QPushButton("Open folder")
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(self.open_folder)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.result = QTextBrowser()
+        self.result.setPlaceholderText("The exported files, the Ollama command and the verification appear here.")
+
+        form = QFormLayout()
+        form.addRow("Run", self.run)
+        form.addRow("What to export", self.kind)
+        form.addRow("Merged file quantization", self.quant)
+        form.addRow("", self.verify)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.progress, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(QLabel("Result"))
+        layout.addWidget(self.result, 1)
+        state.run_finished.connect(lambda _run: self.refresh())
+        state.project_changed.connect(lambda _p: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.run.clear()
+        runs = [r.name for r in self.state.project.runs() if (r / "adapter" / "adapter_config.json").exists()]
+        for name in reversed(runs):
+            self.run.addItem(name)
+        self.export_button.setEnabled(bool(runs) and self.job is None)
+        if not runs:
+            self.result.setPlainText("No trained adapter yet: train one on the Train page first.")
+
+    def start(self) -> None:
+        project, run = self.state.project, self.run.currentText()
+        kind, quant, verify = self.kind.currentData(), self.quant.currentText(), self.verify.isChecked()
+
+        def job(report, cancel):
+            from core.export import export_run
+            return export_run(project, run, kind, quant, verify=verify, report=report, cancel=cancel)
+
+        self.export_button.setEnabled(False)
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.result.setPlainText("Exporting…")
+        self.job = self.state.jobs.start(job, self.on_event, self.on_done, self.on_failed)
+
+    def on_event(self, event: Event) -> None:
+        if event.kind == "progress":
+            self.progress.setRange(0, max(event.data.get("total", 0), 1))
+            self.progress.setValue(event.data.get("done", 0))
+        elif event.message:
+            self.result.append(event.message)
+
+    def on_done(self, summary: dict) -> None:
+        self.job = None
+        self.progress.setVisible(False)
+        self.folder = summary["folder"]
+        self.open_button.setEnabled(True)
+        lines = [f"<p><b>Folder:</b> {summary['folder']}</p>"]
+        if "adapter" in summary:
+            lines.append(f"<p><b>Adapter:</b> adapter.gguf ({summary['adapter']['bytes'] / 1e6:.1f} MB) for the base "
+                         f"{summary['base_gguf']}<br>Ollama: <code>ollama create my-model -f Modelfile</code></p>")
+        if "merged" in summary:
+            lines.append(f"<p><b>Merged:</b> {summary['merged']['path']} ({summary['merged']['bytes'] / 1e6:.1f} MB)"
+                         "<br>Ollama: <code>ollama create my-model -f Modelfile.merged</code></p>")
+        check = summary.get("verification")
+        if check:
+            color = "#1b7f3b" if check["passed"] is not False else "#b3261e"
+            lines.append(f"<p style='color:{color}'><b>Verification:</b> {check['summary']}</p>")
+        self.result.setHtml("".join(lines))
+        self.refresh()
+
+    def on_failed(self, message: str) -> None:
+        self.job = None
+        self.progress.setVisible(False)
+        self.result.append(f"Export failed: {message}")
+        self.refresh()
+
+    def open_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder))
