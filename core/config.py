@@ -80,37 +80,80 @@ class CorpusConfig:
                 raise ConfigError(f"{name}: must be between 0 and 1")
 
 
+FORMATS = ("plain", "chat", "markdown", "json", "yaml", "instruction", "qa", "paraphrase", "custom")
+GENERATED_FORMATS = ("qa", "paraphrase")  # written by the base model itself (a long, resumable job)
+INSTRUCTION_TASKS = ("write", "continue", "chapter", "book")
+
+
 @dataclass
 class FormatConfig:
-    format: str = opt("chat", "How chunks are shown to the model", choices=("plain", "chat"))
-    system_prompt: str = opt("", "System message for the chat format (empty: none)")
+    format: str = opt("chat", "How chunks are shown to the model: plain text, chat, markdown, json, yaml, instruction, "
+                      "qa / paraphrase (written by the base model), custom (your Jinja template)", choices=FORMATS)
+    system_prompt: str = opt("", "System message for the chat, qa and paraphrase formats (empty: none)")
     user_prompt: str = opt("Tell me about “{heading}” from {title}.",
-                           "User message for the chat format; {title} and {heading} are filled in")
-    eval_fraction: float = opt(0.1, "Share of chunks held out to measure eval loss")
+                           "User message for the chat and paraphrase formats; {title} and {heading} are filled in")
+    instruction_tasks: str = opt("write,continue,chapter", "Instruction format: tasks taken in turn over the chunks "
+                                 "(write, continue, chapter, book), comma-separated")
+    template: str = opt("", "Custom format: Jinja template of the trained text ({{ text }}, {{ title }}, {{ author }}, "
+                        "{{ chapter }}, {{ eos_token }} …), or a .j2 file")
+    template_prompt: str = opt("", "Custom format: Jinja template of a prompt part the loss skips (empty: none)")
+    qa_pairs: int = opt(2, "qa: question–answer pairs the base model writes per chunk")
+    gen_batch_size: int = opt(4, "qa/paraphrase: chunks generated at once (more is faster on a GPU, needs more memory)")
+    gen_max_tokens: int = opt(200, "qa/paraphrase: longest generated answer or paraphrase in tokens")
+    gen_temperature: float = opt(0.0, "qa/paraphrase: sampling temperature (0: greedy, reproducible)")
+    min_grounding: float = opt(0.5, "qa/paraphrase: share of content words that must occur in the chunk (0: no check)")
+    split_by: str = opt("chunk", "Hold out whole chunks, or whole books (a held-out book is never trained on)",
+                        choices=("chunk", "book"))
+    eval_fraction: float = opt(0.1, "Share of chunks (or books) held out to measure eval loss")
     split_seed: int = opt(0, "Seed for the held-out split (same seed, same split)")
 
     def __post_init__(self) -> None:
         _check_choices(self)
         if not 0.0 <= self.eval_fraction < 0.5:
             raise ConfigError("eval_fraction: must be in [0, 0.5)")
+        try:
+            self.user_prompt.format(title="", heading="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"user_prompt: only {{title}} and {{heading}} can be filled in ({exc!r})") from None
+        tasks = [t.strip() for t in self.instruction_tasks.split(",") if t.strip()]
+        unknown = [t for t in tasks if t not in INSTRUCTION_TASKS]
+        if not tasks or unknown:
+            raise ConfigError(f"instruction_tasks: choose from {', '.join(INSTRUCTION_TASKS)} (got {self.instruction_tasks!r})")
+        if self.format == "custom" and not self.template.strip():
+            raise ConfigError("template: the custom format needs a Jinja template (or a .j2 file)")
+        for name in ("qa_pairs", "gen_batch_size", "gen_max_tokens"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be at least 1")
+        if self.gen_temperature < 0:
+            raise ConfigError("gen_temperature: must be ≥ 0")
+        if not 0.0 <= self.min_grounding <= 1.0:
+            raise ConfigError("min_grounding: must be between 0 and 1")
 
 
 @dataclass
 class TrainConfig:
-    steps: int = opt(60, "Optimizer steps to run")
-    batch_size: int = opt(4, "Samples per micro-batch")
+    steps: int = opt(60, "Optimizer steps to run (ignored when epochs > 0)")
+    epochs: float = opt(0.0, "Passes over the training data (0: use steps instead)")
+    batch_size: int = opt(4, "Blocks (packed samples) per micro-batch, across all processes")
     grad_accum: int = opt(1, "Micro-batches per optimizer step")
+    packing: bool = opt(True, "Pack samples into full blocks (no padding waste; samples never attend to each other)")
     lr: float = opt(1e-3, "Peak learning rate (LoRA tolerates higher rates than full tuning)")
     warmup_steps: int = opt(5, "Steps of linear warm-up before cosine decay")
-    max_seq_len: int = opt(512, "Longest sample in tokens; longer ones are cut")
+    max_seq_len: int = opt(512, "Block length in tokens; longer samples are cut")
     lora_r: int = opt(16, "LoRA rank")
     lora_alpha: int = opt(32, "LoRA alpha (scale = alpha / rank)")
     lora_dropout: float = opt(0.05, "Dropout on the LoRA branch")
     target_modules: str = opt("all-linear", "Modules to adapt: 'all-linear' or comma-separated names")
+    rslora: bool = opt(False, "Rank-stabilised LoRA (scale alpha/√r instead of alpha/r)")
+    dora: bool = opt(False, "DoRA (weight-decomposed LoRA); note: llama.cpp cannot load DoRA adapters")
     device: str = opt("auto", "Where to train", choices=("auto", "cpu", "cuda", "mps"))
     quantization: str = opt("auto", "Base weights: 'nf4' is QLoRA (4-bit); auto = nf4 on CUDA, none elsewhere",
                             choices=("auto", "none", "nf4"))
+    precision: str = opt("auto", "CPU math: auto = bf16 autocast if this CPU measures faster in bf16, else fp32",
+                         choices=("auto", "bf16", "fp32"))
     eval_every: int = opt(20, "Evaluate on the held-out split every N steps (0: only at the end)")
+    save_every: int = opt(50, "Save a resumable checkpoint every N steps (0: only at the end)")
+    early_stop: int = opt(0, "Stop after this many evaluations without a better eval loss (0: never)")
     seed: int = opt(0, "Random seed for LoRA init and batch order")
 
     def __post_init__(self) -> None:
@@ -122,6 +165,8 @@ class TrainConfig:
             raise ConfigError("lr: must be in (0, 1]")
         if not 0 <= self.lora_dropout < 1:
             raise ConfigError("lora_dropout: must be in [0, 1)")
+        if self.epochs < 0 or self.save_every < 0 or self.early_stop < 0 or self.eval_every < 0:
+            raise ConfigError("epochs, eval_every, save_every and early_stop: must not be negative")
 
 
 @dataclass
@@ -200,6 +245,25 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- CLI glue
+def parse_bool(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{text!r}: expected true or false")
+
+
+def _arg_type(kind: type):
+    def convert(text: str):
+        try:
+            return parse_bool(text) if kind is bool else kind(text)
+        except (ConfigError, ValueError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
+    convert.__name__ = kind.__name__
+    return convert
+
+
 def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
     """Add ``--field-name`` options for every field of ``cls`` (help and choices from metadata)."""
     group = parser.add_argument_group(f"{cls.__name__} settings")

@@ -1,216 +1,269 @@
 """The training recipe: one function, read top to bottom (torchtune style).
 
-corpus → dataset (format stage) → base model (+ 4-bit for QLoRA) → LoRA → AdamW + warm-up/cosine
-→ steps with eval on the held-out split → adapter saved (also when cancelled).
+run folder → corpus → dataset (format stage) → packed blocks → device/precision plan → base model
+(+ 4-bit for QLoRA) → LoRA → AdamW + warm-up/cosine → (resume) → steps with eval, checkpoints,
+early stop → adapter saved (also when cancelled).
 
-Everything it reports goes to ``report`` *and* into the run folder: metric events become
-``metrics.jsonl`` lines, messages go to ``log.txt``.
+It runs the same in one process and under ``torchrun`` / ``accelerate launch`` (one rank per
+process, gloo on CPU, nccl on GPU): every rank builds the same global micro-batches and takes
+its share, and the loss is normalised by the target tokens of the whole step, so the loss curve
+does not depend on how the work is split. Only rank 0 writes files and reports.
 """
 from __future__ import annotations
 
-import json
 import math
-import random
+import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import FormatConfig, ModelConfig, TrainConfig, save_yaml
-from core.events import CancelToken, Event, Reporter, StageReporter
-from core.project import Project, append_jsonl, atomic_write_json
+from core.config import FormatConfig, ModelConfig, TrainConfig, load_yaml, save_yaml
+from core.events import CancelToken, Reporter, StageReporter, null_reporter
+from core.project import Project, atomic_write_json
+from core.train import checkpoint
+from core.train.packing import Block, batches, collate, loss_sum, pack, packing_efficiency
+from core.train.results import TrainError, TrainResult, peak_memory_mb, recorder, versions
 
 
-class TrainError(RuntimeError):
-    """Training cannot go on; the message says why and what was kept."""
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); joins the process group when launched by torchrun/accelerate."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        import torch
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), world
 
 
-@dataclass
-class TrainResult:
-    run_dir: Path
-    adapter_dir: Path
-    steps: int
-    first_loss: float | None
-    last_loss: float | None
-    eval_loss: float | None
-    cancelled: bool
-
-    def summary(self) -> dict:
-        return {"run_dir": str(self.run_dir), "adapter": str(self.adapter_dir), "steps": self.steps,
-                "first_loss": self.first_loss, "last_loss": self.last_loss, "eval_loss": self.eval_loss,
-                "cancelled": self.cancelled}
+def _shared_run_dir(project: Project, resume: str | None, rank: int, world: int, dry_run: bool) -> Path:
+    if dry_run:  # a memory probe leaves nothing in the project
+        import tempfile
+        return Path(tempfile.mkdtemp(prefix="scriptorium-dry-run-"))
+    run_dir = project.run_dir(resume) if resume else (project.new_run_dir() if rank == 0 else None)
+    if world > 1 and not resume:
+        import torch.distributed as dist
+        box = [str(run_dir) if rank == 0 else None]
+        dist.broadcast_object_list(box, src=0)
+        run_dir = Path(box[0])
+    return Path(run_dir)
 
 
-def _recorder(run_dir: Path, report: Reporter | None) -> Reporter:
-    """Tee events to the caller and to the run folder (metrics.jsonl, log.txt)."""
-    def emit(event: Event) -> None:
-        if event.kind == "metric":
-            append_jsonl(run_dir / "metrics.jsonl", event.to_dict())
-        elif event.message and event.kind != "progress":
-            with open(run_dir / "log.txt", "a", encoding="utf-8") as fh:
-                fh.write(f"{time.strftime('%H:%M:%S')} {event.kind}: {event.message}\n")
-        if report:
-            report(event)
-    return emit
-
-
-def _batches(samples: list[dict], batch_size: int, seed: int):
-    """Endless shuffled epochs of micro-batches (a step budget, not an epoch budget, ends training)."""
-    rng = random.Random(seed)
-    while True:
-        order = list(range(len(samples)))
-        rng.shuffle(order)
-        for i in range(0, len(order), batch_size):
-            yield [samples[j] for j in order[i:i + batch_size]]
-
-
-def _collate(batch: list[dict], pad_id: int, device: str):
+def evaluate(model, blocks: list[Block], device: str, batch_size: int, autocast) -> float | None:
+    """Token-weighted mean loss over the held-out blocks."""
     import torch
 
-    width = max(len(s["input_ids"]) for s in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(batch), width), -100, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, s in enumerate(batch):
-        n = len(s["input_ids"])
-        ids[row, :n] = torch.tensor(s["input_ids"])
-        labels[row, :n] = torch.tensor(s["labels"])
-        mask[row, :n] = 1
-    return {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
-
-
-def evaluate(model, samples: list[dict], pad_id: int, device: str, batch_size: int) -> float | None:
-    """Token-weighted mean loss over the held-out samples."""
-    import torch
-
-    if not samples:
+    if not blocks:
         return None
     model.eval()
     total, count = 0.0, 0
-    with torch.no_grad():
-        for i in range(0, len(samples), batch_size):
-            batch = _collate(samples[i:i + batch_size], pad_id, device)
-            n = int((batch["labels"][:, 1:] != -100).sum())
-            total += float(model(**batch).loss) * n
-            count += n
+    with torch.no_grad(), autocast():
+        for i in range(0, len(blocks), batch_size):
+            s, n = loss_sum(model, collate(blocks[i:i + batch_size], device))
+            total, count = total + float(s), count + n
     model.train()
     return total / max(count, 1)
 
 
 def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: TrainConfig,
-          report: Reporter | None = None, cancel: CancelToken | None = None) -> TrainResult:
+          report: Reporter | None = None, cancel: CancelToken | None = None, resume: str | None = None,
+          dry_run: bool = False) -> TrainResult:
+    import contextlib
+
     import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
     from transformers import get_cosine_schedule_with_warmup
 
     from core.formats import build_dataset, encode
-    from core.models import load_model, load_tokenizer, pick_device, resolve
+    from core.models import load_model, load_tokenizer, resolve
+    from core.train.precision import plan as make_plan
 
     cancel = cancel or CancelToken()
-    run_dir = project.new_run_dir()
-    say = StageReporter(_recorder(run_dir, report), "train")
-    save_yaml(run_dir / "config.yaml", {"model": model_cfg, "format": fmt_cfg, "train": cfg})
+    rank, world = _distributed()
+    run_dir = _shared_run_dir(project, resume, rank, world, dry_run)
+    if resume:  # the run's own recipe wins: a resumed run continues exactly what was started
+        saved = load_yaml(run_dir / "config.yaml")
+        model_cfg, fmt_cfg, cfg = saved["model"], saved["format"], saved["train"]
+    say = StageReporter(recorder(run_dir, report) if rank == 0 else null_reporter, "train")
+    if rank == 0 and not resume:
+        save_yaml(run_dir / "config.yaml", {"model": model_cfg, "format": fmt_cfg, "train": cfg})
+    say.log(f"Run folder: {run_dir}", run_dir=str(run_dir), pid=os.getpid())
 
-    # 1. Model source and data
+    # 1. Model source and data, packed into blocks
     resolved = resolve(model_cfg.source, say)
     tokenizer = load_tokenizer(resolved)
-    data = build_dataset(project, fmt_cfg, tokenizer, say)
-    train_set = [encode(s, tokenizer, cfg.max_seq_len) for s in data.train]
-    eval_set = [encode(s, tokenizer, cfg.max_seq_len) for s in data.eval]
-    train_set = [s for s in train_set if any(label != -100 for label in s["labels"])]
-    if not train_set:
+    data = build_dataset(project, fmt_cfg, tokenizer, say if rank == 0 else None)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    encoded = [e for e in (encode(s, tokenizer, cfg.max_seq_len) for s in data.train)
+               if any(label != -100 for label in e["labels"][1:])]
+    if not encoded:
         raise TrainError("no training samples left after cutting to max_seq_len; raise max_seq_len")
-    atomic_write_json(run_dir / "run.json", {"model": resolved.to_dict(), "format": fmt_cfg.format,
-                                             "dataset_fingerprint": data.meta["fingerprint"],
-                                             "chat_template": data.meta["chat_template"],
-                                             "stop_tokens": data.meta["stop_tokens"],
-                                             "system_prompt": fmt_cfg.system_prompt,
-                                             "versions": _versions()})
+    as_blocks = (lambda xs: pack(xs, cfg.max_seq_len, pad_id)) if cfg.packing else _unpacked
+    blocks = as_blocks(encoded)
+    eval_blocks = as_blocks([encode(s, tokenizer, cfg.max_seq_len) for s in data.eval])
+    steps = cfg.steps if cfg.epochs <= 0 else max(1, math.ceil(cfg.epochs * len(blocks) / (cfg.batch_size * cfg.grad_accum)))
+    if cfg.batch_size < world:
+        raise TrainError(f"batch_size {cfg.batch_size} is smaller than the {world} processes; raise batch_size")
+    if rank == 0:
+        atomic_write_json(run_dir / "run.json", {
+            "model": resolved.to_dict(), "format": fmt_cfg.format, "dataset_fingerprint": data.meta["fingerprint"],
+            "chat_template": data.meta["chat_template"], "stop_tokens": data.meta["stop_tokens"],
+            "system_prompt": fmt_cfg.system_prompt, "samples": len(encoded), "blocks": len(blocks),
+            "packing_efficiency": round(packing_efficiency(blocks), 4), "steps": steps, "world_size": world,
+            "pid": os.getpid(), "versions": versions()})
 
     # 2. Device, precision, base model, LoRA
-    device = pick_device(cfg.device)
-    quant = cfg.quantization if cfg.quantization != "auto" else ("nf4" if device == "cuda" else "none")
-    say.log(f"Training on {device}{' with a 4-bit (QLoRA) base' if quant == 'nf4' else ''}: "
-            f"{resolved.name}, {len(train_set)} samples, {len(eval_set)} held out")
+    plan = make_plan(cfg)
+    device = plan.device if world == 1 or plan.device != "cuda" else f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+    say.log(f"Training plan: {plan.describe()}. {len(encoded)} samples in {len(blocks)} blocks "
+            f"({packing_efficiency(blocks):.0%} real tokens), {len(eval_blocks)} held-out, {steps} steps")
+    if cfg.dora:
+        say.warning("DoRA adapters cannot be exported to llama.cpp/Ollama (only merged in transformers)")
     torch.manual_seed(cfg.seed)
-    model = load_model(resolved, device, quant)
-    if quant == "nf4":
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=device == "cuda")
+    model = load_model(resolved, device, plan.quantization,
+                       dtype=torch.bfloat16 if plan.autocast == "bfloat16" and device == "cpu" else None)
+    if plan.quantization == "nf4":
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=plan.gradient_checkpointing)
+    elif plan.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.enable_input_require_grads()
     targets = cfg.target_modules if cfg.target_modules == "all-linear" else [
         t.strip() for t in cfg.target_modules.split(",") if t.strip()]
     model = get_peft_model(model, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                                             target_modules=targets, task_type="CAUSAL_LM"))
+                                             target_modules=targets, use_rslora=cfg.rslora, use_dora=cfg.dora,
+                                             task_type="CAUSAL_LM"))
+    for p in model.parameters():  # trainable LoRA weights stay fp32 even on a bf16 base
+        if p.requires_grad:
+            p.data = p.data.float()
+    peft_model = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+        model = DistributedDataParallel(model, device_ids=[device] if device.startswith("cuda") else None)
     params = [p for p in model.parameters() if p.requires_grad]
-    if device == "cuda":
-        import bitsandbytes as bnb  # paged 8-bit AdamW: optimizer state can spill to CPU instead of OOM
+    if plan.optimizer == "paged_adamw_8bit":
+        import bitsandbytes as bnb  # optimizer state can page to CPU instead of an OOM
         optimizer = bnb.optim.PagedAdamW8bit(params, lr=cfg.lr, weight_decay=0.0)
     else:
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
-    scheduler = get_cosine_schedule_with_warmup(optimizer, min(cfg.warmup_steps, cfg.steps - 1), cfg.steps)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    scheduler = get_cosine_schedule_with_warmup(optimizer, min(cfg.warmup_steps, steps - 1), steps)
+    autocast = (lambda: torch.autocast(device.split(":")[0], dtype=getattr(torch, plan.autocast))) \
+        if plan.autocast else contextlib.nullcontext
 
-    # 3. The loop
+    # 3. Resume: model, optimizer, scheduler, RNG and data position
+    state = {"step": 0, "micro_batches": 0, "best_eval": None, "bad_evals": 0, "split": 1}
+    last = checkpoint.latest(run_dir) if resume else None
+    if last is not None:
+        state.update(checkpoint.load(last, peft_model, optimizer, scheduler))
+        say.log(f"Resumed from {last.name}: continuing at step {state['step'] + 1}")
+    elif resume:
+        say.warning("No checkpoint in this run yet; starting it from step 1")
+
+    # 4. The loop
     model.train()
-    batches = _batches(train_set, cfg.batch_size, cfg.seed)
+    stream = batches(blocks, cfg.batch_size, cfg.seed, start=state["micro_batches"])
     first_loss = last_loss = eval_loss = None
-    step, cancelled, started, seen_tokens = 0, False, time.time(), 0
-    while step < cfg.steps:
+    cancelled, stopped_early, started, seen = False, False, time.time(), 0
+    start_step = state["step"]
+    while state["step"] < steps:
         if cancel.cancelled:
             cancelled = True
-            say.warning(f"Cancelled at step {step}; saving the adapter trained so far")
+            say.warning(f"Cancelled at step {state['step']}; saving the adapter and a checkpoint")
             break
-        step_loss, tokens = 0.0, 0
-        for _ in range(cfg.grad_accum):
-            batch = _collate(next(batches), pad_id, device)
-            loss = model(**batch).loss / cfg.grad_accum
-            loss.backward()
-            step_loss += loss.item()
-            tokens += int(batch["attention_mask"].sum())
+        global_batches = [next(stream) for _ in range(cfg.grad_accum)]
+        state["micro_batches"] += cfg.grad_accum
+        targets_in_step = sum(b.target_tokens for gb in global_batches for b in gb)
+        step_sum = _step(model, global_batches, rank, world, device, autocast, targets_in_step, state, say)
+        if world > 1:
+            import torch.distributed as dist
+            box = torch.tensor([step_sum], dtype=torch.float64)
+            dist.all_reduce(box)
+            step_sum = float(box[0])
+        step_loss = step_sum / max(targets_in_step, 1)
         if not math.isfinite(step_loss):
-            _save_adapter(model, tokenizer, run_dir)
-            raise TrainError(f"loss became {step_loss} at step {step + 1}; lower the learning rate "
-                             f"(adapter of step {step} kept in {run_dir / 'adapter'})")
+            good = checkpoint.latest(run_dir)
+            raise TrainError(f"loss became {step_loss} at step {state['step'] + 1}; lower the learning rate. "
+                             f"Last good checkpoint: {good or 'none yet'}")
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, 1.0))
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        step += 1
-        seen_tokens += tokens
+        state["step"] += 1
+        seen += sum(b.used for gb in global_batches for b in gb)
         first_loss = step_loss if first_loss is None else first_loss
         last_loss = step_loss
         elapsed = time.time() - started
-        say.metric(step=step, loss=round(step_loss, 5), lr=scheduler.get_last_lr()[0], grad_norm=round(grad_norm, 4),
-                   tokens_per_s=round(seen_tokens / max(elapsed, 1e-9), 1),
-                   eta_s=round(elapsed / step * (cfg.steps - step), 1))
-        if (cfg.eval_every and step % cfg.eval_every == 0) or step == cfg.steps:
-            eval_loss = evaluate(model, eval_set, pad_id, device, cfg.batch_size)
+        done_here = state["step"] - start_step
+        say.metric(step=state["step"], loss=round(step_loss, 5), lr=scheduler.get_last_lr()[0],
+                   grad_norm=round(grad_norm, 4), tokens_per_s=round(seen / max(elapsed, 1e-9), 1),
+                   eta_s=round(elapsed / done_here * (steps - state["step"]), 1), **peak_memory_mb())
+        if (cfg.eval_every and state["step"] % cfg.eval_every == 0) or state["step"] == steps:
+            eval_loss = evaluate(peft_model, eval_blocks, device, cfg.batch_size, autocast)
             if eval_loss is not None:
-                say.metric(step=step, eval_loss=round(eval_loss, 5))
-        say.progress(step, cfg.steps, f"step {step}/{cfg.steps} loss {step_loss:.3f}")
+                say.metric(step=state["step"], eval_loss=round(eval_loss, 5))
+                stopped_early = _early_stop(state, eval_loss, cfg.early_stop)
+        if rank == 0 and not dry_run and cfg.save_every and state["step"] % cfg.save_every == 0:
+            _checkpoint(run_dir, peft_model, optimizer, scheduler, state, say)
+        say.progress(state["step"], steps, f"step {state['step']}/{steps} loss {step_loss:.3f}")
+        if stopped_early:
+            say.log(f"Early stop: eval loss did not improve for {cfg.early_stop} evaluations")
+            break
 
-    adapter_dir = _save_adapter(model, tokenizer, run_dir)
-    result = TrainResult(run_dir, adapter_dir, step, first_loss, last_loss, eval_loss, cancelled)
-    atomic_write_json(run_dir / "summary.json", result.summary())
-    say.log(f"Adapter saved to {adapter_dir}")
+    if rank == 0 and not dry_run:
+        _checkpoint(run_dir, peft_model, optimizer, scheduler, state, say)
+        peft_model.save_pretrained(run_dir / "adapter")
+        tokenizer.save_pretrained(run_dir / "adapter")
+    result = TrainResult(run_dir, run_dir / "adapter", state["step"], first_loss, last_loss, eval_loss, cancelled,
+                         stopped_early)
+    if rank == 0:
+        atomic_write_json(run_dir / "summary.json", result.summary())
+        say.log(f"Adapter saved to {result.adapter_dir}")
     return result
 
 
-def _save_adapter(model, tokenizer, run_dir: Path) -> Path:
-    adapter_dir = run_dir / "adapter"
-    model.save_pretrained(adapter_dir)
-    tokenizer.save_pretrained(adapter_dir)
-    return adapter_dir
+def _unpacked(samples: list[dict]) -> list[Block]:
+    return [Block(s["input_ids"], [-100] + s["labels"][1:], list(range(len(s["input_ids"]))), len(s["input_ids"]))
+            for s in samples]
 
 
-def _versions() -> dict:
-    import peft
+def _step(model, global_batches, rank, world, device, autocast, targets_in_step, state, say) -> float:
+    """Forward/backward of one optimizer step; on CUDA OOM, split micro-batches in two and retry."""
     import torch
-    import transformers
 
-    from core import __version__
-    return {"scriptorium": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
-            "peft": peft.__version__}
+    while True:
+        try:
+            total = 0.0
+            for gb in global_batches:
+                local = gb[rank::world]
+                size = max(1, math.ceil(len(local) / state["split"]))
+                for i in range(0, len(local), size):
+                    with autocast():
+                        s, _n = loss_sum(model, collate(local[i:i + size], device))
+                    (s * world / max(targets_in_step, 1)).backward()  # DDP averages over ranks
+                    total += float(s.detach())
+            return total
+        except torch.cuda.OutOfMemoryError:
+            model.zero_grad(set_to_none=True)
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            if max(len(gb[rank::world]) for gb in global_batches) <= state["split"]:
+                raise TrainError("out of memory even with one block per micro-batch; lower max_seq_len") from None
+            state["split"] *= 2
+            say.warning(f"Out of GPU memory: halving the micro-batch and doubling accumulation "
+                        f"(now {state['split']} pieces per micro-batch) and retrying the step")
 
 
-def read_metrics(run_dir: Path) -> list[dict]:
-    path = Path(run_dir) / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
+def _early_stop(state: dict, eval_loss: float, patience: int) -> bool:
+    if state["best_eval"] is None or eval_loss < state["best_eval"] - 1e-4:
+        state["best_eval"], state["bad_evals"] = eval_loss, 0
+        return False
+    state["bad_evals"] += 1
+    return bool(patience) and state["bad_evals"] >= patience
+
+
+def _checkpoint(run_dir, model, optimizer, scheduler, state, say) -> None:
+    try:
+        path = checkpoint.save(run_dir, model, optimizer, scheduler, dict(state))
+        say.log(f"Checkpoint saved: {path.name}")
+    except checkpoint.CheckpointError as exc:
+        say.error(str(exc))

@@ -18,8 +18,9 @@ from core.events import Event
 from gui.state import AppState
 from gui.widgets.config_form import ConfigForm
 
-FORM_FIELDS = ("steps", "lr", "lora_r", "lora_alpha", "batch_size", "grad_accum", "max_seq_len", "eval_every",
-               "device", "quantization", "warmup_steps", "lora_dropout", "target_modules", "seed")
+FORM_FIELDS = ("steps", "epochs", "lr", "lora_r", "lora_alpha", "batch_size", "grad_accum", "max_seq_len", "packing",
+               "eval_every", "save_every", "early_stop", "device", "quantization", "precision", "warmup_steps",
+               "lora_dropout", "target_modules", "rslora", "dora", "seed")
 
 
 class TrainPage(QWidget):
@@ -35,6 +36,7 @@ class TrainPage(QWidget):
         self.eval_steps: list[int] = []
         self.eval_losses: list[float] = []
         self.last_result = None
+        self.child_pid: int | None = None
 
         self.form = ConfigForm(TrainConfig, FORM_FIELDS)
         scroll = QScrollArea()
@@ -48,6 +50,9 @@ class TrainPage(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
+        self.estimate_button = QPushButton("Estimate memory")
+        self.estimate_button.setToolTip("Train 2 steps with these settings in the background and measure peak memory")
+        self.estimate_button.clicked.connect(self.estimate)
         self.progress = QProgressBar()
         self.status = QLabel("Ready. Training uses the corpus, the format and the base model you chose.")
         self.status.setWordWrap(True)
@@ -73,6 +78,7 @@ class TrainPage(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.estimate_button)
         buttons.addWidget(self.progress, 1)
         right = QVBoxLayout()
         right.addLayout(buttons)
@@ -120,8 +126,13 @@ class TrainPage(QWidget):
         project.save_settings(format=fmt_cfg, train=train_cfg)
 
         def job(report, cancel):
-            from core.train import train
-            return train(project, project.model, fmt_cfg, train_cfg, report, cancel)
+            from core.train.runner import run_training
+
+            def started(child) -> None:
+                report(Event("log", "train", "", {"child_pid": child.pid}))
+
+            # a child process: a crash or OOM kill there leaves this window alive and responsive
+            return run_training(project, project.model, fmt_cfg, train_cfg, report, cancel, on_start=started)
 
         for series in (self.steps, self.losses, self.eval_steps, self.eval_losses):
             series.clear()
@@ -135,6 +146,31 @@ class TrainPage(QWidget):
         self.redraw.start()
         self.job = self.state.jobs.start(job, self.on_event, self.on_done, self.on_failed)
 
+    def estimate(self) -> None:
+        try:
+            train_cfg, fmt_cfg = self.form.value(), self.format_config()
+        except ConfigError as exc:
+            self.status.setText(f"Check the settings: {exc}")
+            return
+        project = self.state.project
+
+        def job(report, cancel):
+            from core.train.memory import estimate
+            return estimate(project, project.model, fmt_cfg, train_cfg, None, cancel)
+
+        self.estimate_button.setEnabled(False)
+        self.status.setText("Measuring memory with a 2-step dry run…")
+        self.state.jobs.start(job, None, self.on_estimate, self.on_estimate_failed)
+
+    def on_estimate(self, result: dict) -> None:
+        self.estimate_button.setEnabled(True)
+        self.status.setText(f"Peak memory measured here: {result['measured_peak_rss_gb']} GB. "
+                            f"On an NVIDIA GPU with QLoRA, about {result['gpu_qlora_estimate_gb']} GB.")
+
+    def on_estimate_failed(self, message: str) -> None:
+        self.estimate_button.setEnabled(True)
+        self.status.setText(f"Could not estimate memory: {message}")
+
     def stop(self) -> None:
         if self.job is not None:
             self.job.cancel()
@@ -146,8 +182,10 @@ class TrainPage(QWidget):
 
     # ---- events from the job (GUI thread, via signals)
     def on_event(self, event: Event) -> None:
-        if event.kind == "metric":
-            if "loss" in event.data:
+        if "child_pid" in event.data:
+            self.child_pid = event.data["child_pid"]
+        elif event.kind == "metric":
+            if "loss" in event.data and "step" in event.data:
                 self.steps.append(event.data["step"])
                 self.losses.append(event.data["loss"])
                 eta = event.data.get("eta_s", 0)

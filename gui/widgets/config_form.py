@@ -9,7 +9,8 @@ import dataclasses
 import typing
 from typing import Any
 
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox,
+                               QWidget)
 
 from core.config import ConfigError, from_dict, to_dict
 
@@ -50,6 +51,8 @@ class ConfigForm(QWidget):
             box = QComboBox()
             box.addItems([str(c) for c in choices])
             return box
+        if kind is bool:
+            return QCheckBox()
         if kind is int:
             spin = QSpinBox()
             spin.setRange(0, 1_000_000)
@@ -66,7 +69,9 @@ class ConfigForm(QWidget):
     def set_value(self, cfg: Any) -> None:
         for name, value in to_dict(cfg).items():
             editor = self.editors.get(name)
-            if isinstance(editor, QComboBox):
+            if isinstance(editor, QCheckBox):
+                editor.setChecked(bool(value))
+            elif isinstance(editor, QComboBox):
                 editor.setCurrentText(str(value))
             elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
                 editor.setValue(value)
@@ -77,7 +82,9 @@ class ConfigForm(QWidget):
         """The edited config (fields not shown keep ``base``'s values); raises ConfigError."""
         values = to_dict(base if base is not None else self.cls())
         for name, editor in self.editors.items():
-            if isinstance(editor, QComboBox):
+            if isinstance(editor, QCheckBox):
+                values[name] = editor.isChecked()
+            elif isinstance(editor, QComboBox):
                 values[name] = editor.currentText()
             elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
                 values[name] = editor.value()

@@ -1,7 +1,8 @@
 """Drive the whole GUI path offscreen on the tiny model: drop → train (background) → chat (streamed)."""
 from __future__ import annotations
 
-import threading
+import os
+import signal
 
 import pytest
 
@@ -10,7 +11,6 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 
-import core.train  # noqa: E402
 from core.config import ModelConfig  # noqa: E402
 from core.project import Project  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
@@ -55,15 +55,7 @@ def test_drop_train_chat(qtbot, window, tmp_path, monkeypatch):
     assert statuses == {"book.md": "Read", "junk.txt": "Failed"}
     assert "binary" in corpus.table.item([*statuses].index("junk.txt"), 3).text()
 
-    # 2. Train: runs off the GUI thread, the curve fills in, the adapter is saved.
-    threads = []
-    real_train = core.train.train
-
-    def spy(*args, **kwargs):
-        threads.append(threading.current_thread())
-        return real_train(*args, **kwargs)
-
-    monkeypatch.setattr(core.train, "train", spy)
+    # 2. Train: runs in a child process, the curve fills in, the adapter is saved.
     page = window.train_page
     window.nav.setCurrentRow(3)
     page.form.editors["steps"].setValue(6)
@@ -74,7 +66,7 @@ def test_drop_train_chat(qtbot, window, tmp_path, monkeypatch):
     qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
     assert not page.start_button.isEnabled()
     qtbot.waitUntil(lambda: not page.is_running(), timeout=120000)
-    assert threads and threads[0] is not threading.main_thread()
+    assert page.child_pid and page.child_pid != os.getpid()
     xs, ys = page.train_curve.getData()
     assert list(xs) == [1, 2, 3, 4, 5, 6] and all(y > 0 for y in ys)
     assert len(page.eval_curve.getData()[0]) >= 1
@@ -116,3 +108,22 @@ def test_train_with_empty_corpus_fails_cleanly(qtbot, window):
     qtbot.waitUntil(lambda: not page.is_running(), timeout=60000)
     assert "corpus is empty" in page.status.text()
     assert page.start_button.isEnabled()
+
+
+def test_killed_training_process_shows_error_and_window_stays_usable(qtbot, window, tmp_path):
+    book = tmp_path / "book.md"
+    book.write_text(BOOK, encoding="utf-8")
+    window.corpus_page.add_paths([book])
+    qtbot.waitUntil(lambda: window.corpus_page.job is None, timeout=30000)
+    page = window.train_page
+    page.form.editors["steps"].setValue(100000)
+    page.form.editors["max_seq_len"].setValue(64)
+    page.form.editors["save_every"].setValue(1)
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.child_pid is not None and len(page.steps) >= 2, timeout=120000)
+    os.kill(page.child_pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: not page.is_running(), timeout=60000)
+    assert "killed by SIGKILL" in page.status.text() and "checkpoint" in page.status.text()
+    assert page.start_button.isEnabled()
+    window.nav.setCurrentRow(0)  # the window still responds
+    assert window.stack.currentIndex() == 0
