@@ -81,11 +81,21 @@ def batches(blocks: list[Block], batch_size: int, seed: int, start: int = 0):
 
 
 def collate(blocks: list[Block], device: str):
+    """Tensors for a micro-batch; unequal blocks (packing off) are padded to the longest one.
+
+    Padding is masked from the loss and, with positions restarting at 0, is a sequence of its
+    own that real tokens never attend to, so no attention mask is needed."""
     import torch
 
-    return {"input_ids": torch.tensor([b.input_ids for b in blocks], device=device),
-            "labels": torch.tensor([b.labels for b in blocks], device=device),
-            "position_ids": torch.tensor([b.position_ids for b in blocks], device=device)}
+    width = max(len(b.input_ids) for b in blocks)
+
+    def padded(values: list[int], fill: list[int]) -> list[int]:
+        return values + fill[:width - len(values)]
+
+    tail = list(range(width))
+    return {"input_ids": torch.tensor([padded(b.input_ids, [0] * width) for b in blocks], device=device),
+            "labels": torch.tensor([padded(b.labels, [-100] * width) for b in blocks], device=device),
+            "position_ids": torch.tensor([padded(b.position_ids, tail) for b in blocks], device=device)}
 
 
 def loss_sum(model, batch) -> "tuple[object, int]":
