@@ -21,10 +21,12 @@ QUANT_TYPES = {"Q8_0": 7, "Q4_0": 2, "Q4_1": 3, "Q5_0": 8, "Q5_1": 9, "Q2_K": 10
 FILE_TYPE = {"f32": 0, "f16": 1}
 
 
-def _copy_metadata(reader, writer, chat_template: str | None, file_type: int) -> None:
+def _copy_metadata(reader, writer, chat_template: str | None, file_type: int, eos_token_id: int | None = None) -> None:
     import gguf
 
     skip = {"general.architecture", "general.file_type", "general.quantization_version"}
+    if eos_token_id is not None:
+        skip.add("tokenizer.ggml.eos_token_id")
     for key, field in reader.fields.items():
         if key.startswith("GGUF.") or key in skip:
             continue
@@ -36,10 +38,12 @@ def _copy_metadata(reader, writer, chat_template: str | None, file_type: int) ->
     writer.add_uint32("general.file_type", file_type)
     if chat_template:
         writer.add_chat_template(chat_template)
+    if eos_token_id is not None:  # the end-of-turn token training used, so generation stops where it learned to
+        writer.add_eos_token_id(eos_token_id)
 
 
 def write_merged(base: BaseInfo, adapter_dir: Path | None, out_path: Path, outtype: str = "f16",
-                 chat_template: str | None = None, permute: bool | None = None,
+                 chat_template: str | None = None, permute: bool | None = None, eos_token_id: int | None = None,
                  report: Reporter | None = None, cancel: CancelToken | None = None) -> dict:
     """Write base (+ adapter, if given) as an f32/f16 GGUF; ``adapter_dir=None`` just dequantizes."""
     import gguf
@@ -58,7 +62,7 @@ def write_merged(base: BaseInfo, adapter_dir: Path | None, out_path: Path, outty
     tmp = out_path.with_name(out_path.name + ".partial")
     try:
         writer = gguf.GGUFWriter(str(tmp), base.arch)
-        _copy_metadata(reader, writer, chat_template, FILE_TYPE[outtype])
+        _copy_metadata(reader, writer, chat_template, FILE_TYPE[outtype], eos_token_id)
         plan = []
         for t in reader.tensors:
             shape = tuple(int(x) for x in reversed(list(t.shape)))

@@ -78,7 +78,9 @@ def export_run(project: Project, run: str | None = None, gguf: str = "adapter", 
         started = time.time()
         say.log("Merging the adapter into the base weights…")
         f16 = out / "merged-f16.gguf"
-        write_merged(base, run_dir / "adapter", f16, "f16", chat_template=template, report=report, cancel=cancel)
+        eos = load_tokenizer(resolved).eos_token_id
+        write_merged(base, run_dir / "adapter", f16, "f16", chat_template=template, eos_token_id=eos,
+                     report=report, cancel=cancel)
         if quant.lower() in ("f16", "none"):
             merged_gguf = f16
         else:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
 
 from core.events import Event
 from core.export.gguf_merge import QUANT_TYPES
@@ -29,6 +29,13 @@ class ExportPage(QWidget):
         self.quant.addItems(["Q8_0", "Q4_K_M", "Q5_K_M", "Q6_K", "f16"])
         self.quant.setToolTip("Quantization of the merged file: smaller files, slightly different answers. "
                               f"All: {', '.join(QUANT_TYPES)}")
+        self.base_gguf = QLineEdit()
+        self.base_gguf.setPlaceholderText("only for a Hugging Face folder base: the same model as a .gguf file")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_base)
+        self.base_row = QHBoxLayout()
+        self.base_row.addWidget(self.base_gguf, 1)
+        self.base_row.addWidget(browse)
         self.verify = QCheckBox("Verify: compare llama.cpp with the trained model, token by token")
         self.verify.setChecked(True)
         self.export_button = QPushButton("Export GGUF")
@@ -45,6 +52,7 @@ class ExportPage(QWidget):
         form.addRow("Run", self.run)
         form.addRow("What to export", self.kind)
         form.addRow("Merged file quantization", self.quant)
+        form.addRow("Base GGUF", self.base_row)
         form.addRow("", self.verify)
         buttons = QHBoxLayout()
         buttons.addWidget(self.export_button)
@@ -71,10 +79,11 @@ class ExportPage(QWidget):
     def start(self) -> None:
         project, run = self.state.project, self.run.currentText()
         kind, quant, verify = self.kind.currentData(), self.quant.currentText(), self.verify.isChecked()
+        base = self.base_gguf.text().strip() or None
 
         def job(report, cancel):
             from core.export import export_run
-            return export_run(project, run, kind, quant, verify=verify, report=report, cancel=cancel)
+            return export_run(project, run, kind, quant, base_gguf=base, verify=verify, report=report, cancel=cancel)
 
         self.export_button.setEnabled(False)
         self.progress.setVisible(True)
@@ -113,6 +122,11 @@ class ExportPage(QWidget):
         self.progress.setVisible(False)
         self.result.append(f"Export failed: {message}")
         self.refresh()
+
+    def _browse_base(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose the base model as GGUF", "", "GGUF models (*.gguf)")
+        if path:
+            self.base_gguf.setText(path)
 
     def open_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder))

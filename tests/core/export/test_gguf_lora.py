@@ -91,7 +91,7 @@ def test_merged_f32_and_q8_0(tiny_gguf_model, tmp_path):
     adapter = make_adapter(hf, tmp_path / "adapter")
     base = read_base_info(base_path)
     merged = tmp_path / "merged-f32.gguf"
-    write_merged(base, adapter, merged, "f32", chat_template="{{ messages }}")
+    write_merged(base, adapter, merged, "f32", chat_template="{{ messages }}", eos_token_id=7)
     report = verify(str(hf), adapter, token_ids(hf), base_path, None, merged, exact_merged=True)
     assert report["merged"]["argmax_agreement"] >= 0.98 and report["passed"], report
     q8 = quantize(merged, tmp_path / "merged-Q8_0.gguf", "Q8_0")
@@ -99,6 +99,7 @@ def test_merged_f32_and_q8_0(tiny_gguf_model, tmp_path):
     from core.chat.llamacpp_backend import LlamaCppModel
     model = LlamaCppModel(q8["path"])
     assert model.llm.metadata["tokenizer.chat_template"] == "{{ messages }}"  # training template embedded
+    assert model.llm.metadata["tokenizer.ggml.eos_token_id"] == "7"           # and the training EOS
     assert model.llm.create_completion("Once upon a time", max_tokens=5)["choices"][0]["text"] is not None
 
 
