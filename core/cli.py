@@ -88,21 +88,91 @@ def cmd_ingest(args, report) -> tuple[dict, int]:
     project.save_settings(corpus=corpus_cfg)
     result = ingest(project, args.files, tokenizer, corpus_cfg, report, args.cancel)
     summary = {"project": str(project.root), "corpus": str(project.corpus_dir), **result.summary()}
+    from core.ingest.store import corpus_stats
+    summary["corpus_stats"] = corpus_stats(project)
+    summary["dataset"] = result.dataset
     usable = result.ok or any(o.status == "skipped" for o in result.outcomes)
     return summary, 0 if usable else 1
 
 
+def cmd_corpus(args, report) -> tuple[dict, int]:
+    from core.ingest.store import corpus_stats, export_text
+    from core.project import Project
+
+    project = Project.open(args.project, create=False)
+    summary = {"project": str(project.root), **corpus_stats(project)}
+    if args.export_text:
+        written = export_text(project, args.export_text)
+        summary["exported"] = [str(p) for p in written]
+        print(f"{len(written)} documents written to {Path(args.export_text).expanduser()}", file=sys.stderr)
+    if not args.json:
+        for d in summary["per_document"]:
+            print(f"{d['title'][:50]:50}  {d['language'] or '?':3} {d['format']:8} {d['characters']:>9} chars "
+                  f"{d['tokens']:>8} tokens {d['chunks']:>5} chunks  noise {d['noise_ratio']:.1%}")
+        print(f"{summary['documents']} documents, {summary['chunks']} chunks, {summary['tokens']} tokens")
+    return summary, 0 if summary["documents"] else 1
+
+
+def cmd_format(args, report) -> tuple[dict, int]:
+    from core.formats.builder import build_dataset, load_samples
+    from core.formats.interop import export_datasets, export_jsonl
+    from core.formats.preview import preview, preview_rows, preview_text
+    from core.models import load_tokenizer, resolve
+    from core.project import Project
+
+    project = Project.open(args.project, create=False)
+    fmt_cfg = from_args(FormatConfig, args, project.settings("format"))
+    project.save_settings(format=fmt_cfg)
+    fmt, max_len = fmt_cfg.format, args.max_len or project.settings("train").max_seq_len
+    tokenizer = load_tokenizer(resolve(project.model.source, report))
+    summary: dict = {"project": str(project.root), "format": fmt}
+    if args.preview and not (args.export_jsonl or args.export_datasets):
+        # A look only: nothing is written but the generations of qa/paraphrase (kept for the build).
+        shown = preview(project, fmt_cfg, tokenizer, args.preview, max_len, report, args.cancel)
+        samples = shown.stats["samples"]
+    else:
+        built = build_dataset(project, fmt_cfg, tokenizer, report, args.cancel, limit=args.chunks)
+        samples = len(built.train) + len(built.eval)
+        summary.update(dataset=str(built.folder), samples=samples, train_samples=len(built.train),
+                       eval_samples=len(built.eval), complete=built.meta["complete"], dropped=built.meta["dropped"],
+                       split=built.meta["split"], generation=built.meta["generation"])
+        shown = preview_rows(load_samples(project, fmt), tokenizer, fmt, args.preview or 0, max_len)
+        if args.export_jsonl:
+            summary["export"] = export_jsonl(project, fmt, args.export_jsonl, args.out)
+            print(f"{summary['export']['samples']} samples written to {summary['export']['path']}", file=sys.stderr)
+        if args.export_datasets:
+            target = None if args.export_datasets == "-" else args.export_datasets
+            summary["datasets_folder"] = export_datasets(project, fmt, target)
+            print(f"datasets folder written to {summary['datasets_folder']['path']}", file=sys.stderr)
+    summary["preview"] = shown.to_dict()
+    if not args.json:
+        print(preview_text(shown))
+    return summary, 0 if samples else 1
+
+
 def cmd_train(args, report) -> tuple[dict, int]:
+    from core.config import load_yaml
     from core.project import Project
     from core.train import read_metrics, train
+    from core.train.runner import run_training
 
     project = Project.open(args.project, create=False)
     if args.model:
         project.set_model(ModelConfig(args.model))
-    fmt_cfg = from_args(FormatConfig, args, project.settings("format"))
-    train_cfg = from_args(TrainConfig, args, project.settings("train"))
-    project.save_settings(format=fmt_cfg, train=train_cfg)
-    result = train(project, project.model, fmt_cfg, train_cfg, report, args.cancel)
+    recipe = load_yaml(Path(args.recipe)) if args.recipe else {}
+    model_cfg = recipe.get("model") or project.model
+    fmt_cfg = from_args(FormatConfig, args, recipe.get("format") or project.settings("format"))
+    train_cfg = from_args(TrainConfig, args, recipe.get("train") or project.settings("train"))
+    if args.estimate_memory:
+        from core.train.memory import estimate
+        return estimate(project, model_cfg, fmt_cfg, train_cfg, report, args.cancel), 0
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if not distributed or int(os.environ.get("RANK", "0")) == 0:
+        project.save_settings(format=fmt_cfg, train=train_cfg)
+    # Under torchrun/accelerate every rank is already its own process; otherwise isolate the run
+    # in a child process so a crash or an OOM kill cannot take this process down.
+    run = train if (distributed or args.in_process) else run_training
+    result = run(project, model_cfg, fmt_cfg, train_cfg, report, args.cancel, resume=args.resume)
     evals = [m["eval_loss"] for m in read_metrics(result.run_dir) if "eval_loss" in m]
     return {**result.summary(), "first_eval_loss": evals[0] if evals else None,
             "metrics": str(result.run_dir / "metrics.jsonl")}, 0
@@ -179,7 +249,7 @@ def cmd_demo(args, report) -> tuple[dict, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python main.py", description="Scriptorium: your books → a tuned local LLM. "
                                      "Without a command, the desktop app opens.")
-    sub = parser.add_subparsers(dest="command", metavar="{ingest,train,chat,export,demo}")
+    sub = parser.add_subparsers(dest="command", metavar="{ingest,corpus,format,train,chat,export,demo}")
 
     def command(name: str, func: Callable, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
@@ -194,9 +264,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help=ModelConfig.__dataclass_fields__["source"].metadata["help"])
     add_arguments(p, CorpusConfig)
 
+    p = command("corpus", cmd_corpus, "Show what a project's corpus holds; export its cleaned text")
+    p.add_argument("--project", required=True, help="project folder")
+    p.add_argument("--export-text", metavar="OUTDIR",
+                   help="write each document's cleaned text as one UTF-8 .txt (chapters as headings) into OUTDIR")
+
+    p = command("format", cmd_format, "Build the training dataset in a format (qa/paraphrase: the base model writes "
+                "it, resumable); preview it; export it for other tools")
+    p.add_argument("--project", required=True, help="project folder")
+    p.add_argument("--preview", type=int, default=0, metavar="N",
+                   help="show the first N samples as the model sees them, with length statistics (alone: build nothing)")
+    p.add_argument("--max-len", type=int, default=0, help="max sample tokens for the preview (default: the train setting)")
+    p.add_argument("--chunks", type=int, default=0, metavar="N", help="only the first N chunks (a quick trial)")
+    p.add_argument("--export-jsonl", choices=("alpaca", "sharegpt", "messages", "text"),
+                   help="also write the dataset as JSONL in this convention (held-out split as *.eval.jsonl)")
+    p.add_argument("--out", help="file for --export-jsonl (default: datasets/<format>/<convention>.jsonl)")
+    p.add_argument("--export-datasets", nargs="?", const="-", metavar="DIR",
+                   help="also save a Hugging Face `datasets` folder (default: datasets/<format>/hf)")
+    add_arguments(p, FormatConfig)
+
     p = command("train", cmd_train, "Train a LoRA adapter on the project's corpus")
     p.add_argument("--project", required=True, help="project folder")
     p.add_argument("--model", help=ModelConfig.__dataclass_fields__["source"].metadata["help"])
+    p.add_argument("--recipe", help="a run's config.yaml (model, format, train) to run again; options still override")
+    p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
+    p.add_argument("--estimate-memory", action="store_true", help="2-step dry run: measured peak memory + GPU estimate")
+    p.add_argument("--in-process", action="store_true", help="train in this process instead of a child process")
     add_arguments(p, FormatConfig)
     add_arguments(p, TrainConfig)
 

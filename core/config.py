@@ -97,7 +97,10 @@ class FormatConfig:
     template: str = opt("", "Custom format: Jinja template of the trained text ({{ text }}, {{ title }}, {{ author }}, "
                         "{{ chapter }}, {{ eos_token }} …), or a .j2 file")
     template_prompt: str = opt("", "Custom format: Jinja template of a prompt part the loss skips (empty: none)")
-    qa_pairs: int = opt(2, "qa: question–answer pairs the base model writes per chunk")
+    qa_pairs: int = opt(2, "qa: question–answer pairs per chunk (one per telling sentence of the chunk)")
+    qa_answers: str = opt("passage", "qa: the answer is the chunk's sentence the model wrote its question for "
+                          "(passage: reliable with small models), or the base model's own answer (model)",
+                          choices=("passage", "model"))
     gen_batch_size: int = opt(4, "qa/paraphrase: chunks generated at once (more is faster on a GPU, needs more memory)")
     gen_max_tokens: int = opt(200, "qa/paraphrase: longest generated answer or paraphrase in tokens")
     gen_temperature: float = opt(0.0, "qa/paraphrase: sampling temperature (0: greedy, reproducible)")
@@ -245,15 +248,6 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- CLI glue
-def parse_bool(text: str) -> bool:
-    value = str(text).strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{text!r}: expected true or false")
-
-
 def _arg_type(kind: type):
     def convert(text: str):
         try:
@@ -273,7 +267,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
             continue
         kind = hints[f.name]
         group.add_argument("--" + f.name.replace("_", "-"), dest=f"{cls.__name__}.{f.name}",
-                           type=parse_bool if kind is bool else kind, default=None, choices=f.metadata.get("choices"),
+                           type=_arg_type(kind), default=None, choices=f.metadata.get("choices"),
                            metavar="{yes,no}" if kind is bool else None,
                            help=f"{f.metadata.get('help', '')} (default: {f.default!r})")
 

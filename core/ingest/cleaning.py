@@ -13,20 +13,22 @@ into ``Document.stats``:
 from __future__ import annotations
 
 import re
-import statistics
 import unicodedata
 
 from core.ingest.document import Document, Section
-from core.ingest.textstats import noise_score
+from core.ingest.textstats import noise_score, suspicious_indices
 
-_HYPHEN_BREAK = re.compile(r"([^\W\d_]+)[-\u00ad\u2010\x02][ \t]*\r?\n[ \t]*([^\W\d_]+)")
+_BREAK = re.compile(r"[-\u00ad\u2010\x02](?<=[^\W\d_][-\u00ad\u2010\x02])[ \t]*\r?\n[ \t]*")
+_WORD_AT = re.compile(r"[^\W\d_]*")
 _COMPOUND = re.compile(r"[^\W\d_]+-[^\W\d_]+")
 _BULLET = re.compile(r"^\s*(?:[-*+•–—]|\d{1,3}[.)]|[a-z][.)])\s+\S")
-_SENTENCE_END = re.compile(r"[.!?…:;\"'»”’)\]]$")
+_ENDS = frozenset(".!?…:;\"'»”’)]")  # a line ending so may end a paragraph
+_BULLET_FIRST = frozenset("-*+•–—0123456789")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff\x02]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_GUTENBERG_START = re.compile(r"\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG|^START OF THE PROJECT GUTENBERG", re.I)
-_GUTENBERG_END = re.compile(r"\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG|^End of (?:the )?Project Gutenberg'?s? ", re.I)
+_GUTENBERG_START = re.compile(r"\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG|^START OF THE PROJECT GUTENBERG", re.I | re.M)
+_GUTENBERG_END = re.compile(r"\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG|^End of (?:the )?Project Gutenberg'?s? ", re.I | re.M)
 _GUTENBERG_LICENSE = re.compile(r"FULL PROJECT GUTENBERG LICEN[CS]E", re.I)
 
 
@@ -37,22 +39,33 @@ def compounds_in(text: str) -> set[str]:
 
 
 def join_hyphens(text: str, compounds: set[str] | None = None) -> tuple[str, int]:
-    """'exam-\\nple' → 'example' when the next line goes on in lower case; returns (text, joins)."""
-    joins = 0
+    """'exam-\\nple' → 'example' when the next line goes on in lower case; returns (text, joins).
 
-    def fix(m: re.Match) -> str:
-        nonlocal joins
-        left, right = m.group(1), m.group(2)
-        if not right[0].islower():
-            return m.group(0)
+    ``compounds`` (default: those of ``text``, found on the first break) keep their hyphen.
+    """
+    pieces: list[str] = []
+    last = joins = 0
+    # Find the breaks first (a letter, a hyphen, a line end): scanning whole words at every
+    # position would be several times slower on a book.
+    for m in _BREAK.finditer(text):
+        start, end = m.start(), m.end()
+        if end >= len(text) or not text[end].islower():
+            continue
+        left = start
+        while left > last and (text[left - 1].isalpha()):
+            left -= 1
+        right = _WORD_AT.match(text, end).end()
         joins += 1
-        if compounds and f"{left}-{right}".lower() in compounds:
-            return f"{left}-{right}"
-        return left + right
-
-    if "\n" not in text:
+        if compounds is None:
+            compounds = compounds_in(text)
+        pieces.append(text[last:start])
+        word = f"{text[left:start]}-{text[end:right]}"
+        pieces.append("-" if word.lower() in compounds else "")
+        last = end
+    if not pieces:
         return text, 0
-    return _HYPHEN_BREAK.sub(fix, text), joins
+    pieces.append(text[last:])
+    return "".join(pieces), joins
 
 
 def reflow(text: str) -> tuple[list[str], int]:
@@ -65,32 +78,58 @@ def reflow(text: str) -> tuple[list[str], int]:
     """
     paragraphs: list[str] = []
     extra = 0
-    for block in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
-        lines = [line.rstrip() for line in block.split("\n") if line.strip()]
-        if not lines:
+    for block in _BLANK_LINE.split(text.replace("\r\n", "\n").replace("\r", "\n")):
+        if "\n" not in block:  # one line: the common case for unwrapped text and most markup
+            if block.strip():
+                paragraphs.append(block.strip())
             continue
-        found = _split_block(lines) if len(lines) > 1 else [lines]
+        raw = block.split("\n")
+        if block[:1] in (" ", "\t") or "\n " in block or "\n\t" in block or " \n" in block or not all(raw):
+            lines = [line.strip() for line in raw]
+            indented = [line[:1] in (" ", "\t") for line in raw]
+            keep = [i for i, line in enumerate(lines) if line]
+            lines, indented = [lines[i] for i in keep], [indented[i] for i in keep]
+            if not lines:
+                continue
+        else:  # the common hard-wrapped block: no indentation, nothing to strip
+            lines, indented = raw, [False] * len(raw)
+            if lines[-1].endswith((" ", "\t")):
+                lines[-1] = lines[-1].rstrip()
+        found = _split_block(lines, indented) if len(lines) > 1 else [lines]
         extra += len(found) - 1
-        paragraphs.extend(" ".join(line.strip() for line in group) for group in found)
+        paragraphs.extend(" ".join(group) for group in found)
     return paragraphs, extra
 
 
-def _split_block(lines: list[str]) -> list[list[str]]:
-    lengths = [len(line.strip()) for line in lines]
-    if len(lines) >= 3 and statistics.median(lengths) > 150:
+def _split_block(lines: list[str], indented: list[bool]) -> list[list[str]]:
+    """``lines`` stripped and non-empty; ``indented`` says which began with a space or tab."""
+    lengths = [len(line) for line in lines]
+    ordered = sorted(lengths)
+    if len(lines) >= 3 and ordered[len(ordered) // 2] > 150:
         return [[line] for line in lines]  # unwrapped text: every line is a paragraph
-    if len(lines) >= 3 and max(lengths) < 45:
-        return [["\n".join(line.strip() for line in lines)]]  # verse, a list, an address: keep its lines
-    indented = [line[:1] in (" ", "\t") for line in lines]
     use_indent = 0 < sum(indented[1:]) < len(lines) - 1 or (not indented[0] and 0 < sum(indented) < len(lines))
-    width = sorted(lengths)[int(len(lengths) * 0.9)] if len(lines) >= 6 else 0
-    groups: list[list[str]] = [[lines[0]]]
-    for prev, line, indent in zip(lines, lines[1:], indented[1:]):
-        prev_short = width >= 40 and len(prev.strip()) < 0.6 * width and _SENTENCE_END.search(prev.strip())
-        if (use_indent and indent) or _BULLET.match(line) or prev_short:
-            groups.append([line])
-        else:
-            groups[-1].append(line)
+    if len(lines) >= 3 and max(lengths) < 45 and not use_indent:
+        return [["\n".join(lines)]]  # verse, a list, an address: keep its lines
+    width = ordered[int(len(ordered) * 0.9)] if len(lines) >= 6 else 0
+    # Where a new paragraph starts (index of its first line); list comprehensions keep this fast.
+    starts = set()
+    if use_indent:
+        starts.update(i for i, indent in enumerate(indented) if indent)
+    if width >= 40:
+        short = 0.6 * width
+        starts.update(i + 1 for i, (n, line) in enumerate(zip(lengths[:-1], lines)) if n < short
+                      and line[-1] in _ENDS)
+    starts.update(i for i, line in enumerate(lines) if (line[0] in _BULLET_FIRST or line[1:2] in (".", ")"))
+                  and _BULLET.match(line))
+    starts.discard(0)
+    if not starts:
+        return [lines]
+    groups: list[list[str]] = []
+    begin = 0
+    for start in sorted(starts):
+        groups.append(lines[begin:start])
+        begin = start
+    groups.append(lines[begin:])
     return groups
 
 
@@ -103,48 +142,91 @@ def _ftfy_config():
                            fix_line_breaks=False, normalization=None, explain=False)
 
 
-_MOJIBAKE_HINT = re.compile("[\u00c2-\u00c3\u00d0-\u00d1\u00e2][\u0080-\u00ff\u2010-\u203a\u20ac\u2122]"
-                            "|[РС][\u0080-\u00bf\u0401-\u040f\u0452-\u045f\u2010-\u203a\u20ac\u2116\u2122]"
-                            "|[\u0080-\u009f]")
+# Signs of text decoded with the wrong code page ('Ã©', 'Ð¿', 'РїСЂ', stray C1 controls). Separate
+# patterns that each start with a rare character let the regex engine skip clean text quickly.
+_MOJIBAKE_HINTS = (re.compile("[\u00c2\u00c3\u00d0\u00d1\u00e2](?=[\u0080-\u00ff\u2010-\u203a\u20ac\u2122])"),
+                   re.compile("[\u0080-\u009f]"),
+                   re.compile("[РС](?=[\u0080-\u00bf\u0401-\u040f\u0452-\u045f\u2010-\u203a\u20ac\u2116\u2122])"))
+
+
+_MOJIBAKE_LEADS = frozenset("\u00c2\u00c3\u00d0\u00d1\u00e2РС") | frozenset(map(chr, range(0x80, 0xa0)))
+
+
+def _mojibake_hint(text: str, chars: set[str] | None = None) -> bool:
+    """Could ``text`` hold mojibake? ``chars`` (the text's distinct characters) skips the regexes
+    when none of the characters mojibake starts with is there at all."""
+    if chars is not None and not chars & _MOJIBAKE_LEADS:
+        return False
+    return any(p.search(text) for p in _MOJIBAKE_HINTS)
+
+
+GIANT_PARAGRAPH = 20_000  # characters; longer "paragraphs" are a file without line breaks
+_CUT_AT = re.compile(r"(?<=[.!?…])\s+|\n")
+
+
+def split_giant(paragraph: str, size: int = GIANT_PARAGRAPH // 2) -> list[str]:
+    """Cut a runaway paragraph into pieces of about ``size`` characters at sentence ends, else at
+    spaces, else anywhere — so cleaning and chunking stay linear on a 50 MB one-line file."""
+    if len(paragraph) <= GIANT_PARAGRAPH:
+        return [paragraph]
+    pieces, start = [], 0
+    while start < len(paragraph):
+        end = min(start + size, len(paragraph))
+        if end < len(paragraph):
+            window = paragraph[start + size // 2:end]
+            cut = None
+            for m in _CUT_AT.finditer(window):
+                cut = m
+            if cut is not None:
+                end = start + size // 2 + cut.end()
+            else:
+                space = paragraph.rfind(" ", start + size // 2, end)
+                end = space + 1 if space > 0 else end
+        pieces.append(paragraph[start:end].strip())
+        start = end
+    return [p for p in pieces if p]
+
+
+
+
+_ODD_SPACES = frozenset("\t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000")
+_INVISIBLES = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff\x02")
+
+
+def _untidy(whole: str, chars: set[str]) -> bool:
+    """Is there whitespace to tidy anywhere? (substring tests run at C speed on the whole text;
+    paragraphs are joined by three line breaks, so a fourth means a blank line inside one)"""
+    return ("  " in whole or " \n" in whole or "\n " in whole or "\n\n\n\n" in whole or bool(chars & _ODD_SPACES)
+            or whole[:1].isspace() or whole[-1:].isspace())
 
 
 def clean_document(doc: Document, config) -> Document:
-    """Run the switched-on paragraph steps in place; counts go to ``doc.stats``."""
-    fixer = _ftfy_config() if config.fix_mojibake else None
-    threshold = config.noise_threshold
-    scores: list[float] = []
-    for section in doc.sections:
-        kept: list[str] = []
-        for paragraph in section.paragraphs:
-            if config.remove_soft_hyphens:
-                fixed = _INVISIBLE.sub("", paragraph)
-                doc.count("soft_hyphens_removed", len(paragraph) - len(fixed))
-                paragraph = fixed
-            if fixer is not None and _MOJIBAKE_HINT.search(paragraph):
-                from ftfy import fix_text
+    """Run the switched-on paragraph steps in place; counts go to ``doc.stats``.
 
-                fixed = fix_text(paragraph, fixer)
-                doc.count("mojibake_fixed", fixed != paragraph)
-                paragraph = fixed
-            if config.unicode_nfc and not unicodedata.is_normalized("NFC", paragraph):
-                paragraph = unicodedata.normalize("NFC", paragraph)
-                doc.count("nfc_normalized")
-            if config.normalize_whitespace:
-                fixed = "\n".join(_SPACES.sub(" ", line).strip() for line in paragraph.split("\n"))
-                fixed = re.sub(r"\n{2,}", "\n", fixed).strip()
-                doc.count("whitespace_fixed", fixed != paragraph)
-                paragraph = fixed
-            if not paragraph:
-                continue
-            score = noise_score(paragraph) if threshold < 1 else 0.0
-            scores.append(score)
-            if score > threshold:
-                if config.noise_action == "drop":
-                    doc.count("noisy_dropped")
-                    continue
-                doc.count("noisy_flagged")
-            kept.append(paragraph)
-        section.paragraphs = kept
+    Each step first looks at the whole text at once (one C-speed regex or normalisation check)
+    and visits paragraphs only when something there needs it: clean books pass at tens of MB/s.
+    """
+    for section in doc.sections:
+        if any(len(p) > GIANT_PARAGRAPH for p in section.paragraphs):
+            before = len(section.paragraphs)
+            section.paragraphs = [piece for p in section.paragraphs for piece in split_giant(p)]
+            doc.count("long_paragraphs_split", len(section.paragraphs) - before)
+    whole = "\n\n\n".join(p for s in doc.sections for p in s.paragraphs)  # \n\n\n: never inside a paragraph
+    chars = set(whole)  # the distinct characters answer most "is there any X?" questions at once
+    if config.remove_soft_hyphens and chars & _INVISIBLES:
+        _each(doc, "soft_hyphens_removed", lambda p: _INVISIBLE.sub("", p), lambda a, b: len(a) - len(b))
+    if config.fix_mojibake and _mojibake_hint(whole, chars):
+        from ftfy import fix_text
+
+        fixer = _ftfy_config()
+        _each(doc, "mojibake_fixed", lambda p: fix_text(p, fixer) if _mojibake_hint(p) else p)
+    if config.unicode_nfc and not unicodedata.is_normalized("NFC", whole):
+        _each(doc, "nfc_normalized", lambda p: unicodedata.normalize("NFC", p))
+    if config.normalize_whitespace and _untidy(whole, chars):
+        _each(doc, "whitespace_fixed", _tidy)
+    for section in doc.sections:
+        section.paragraphs = [p for p in section.paragraphs if p]
+    scores = _drop_noise(doc, config, chars) if config.noise_threshold < 1 else []
     if config.strip_gutenberg:
         doc.count("gutenberg_removed", strip_gutenberg(doc))
     if config.remove_contents:
@@ -159,14 +241,58 @@ def clean_document(doc: Document, config) -> Document:
     return doc
 
 
+def _each(doc: Document, counter: str, fix, changed=lambda a, b: a != b) -> None:
+    """Apply ``fix`` to every paragraph, counting ``changed(old, new)`` under ``counter``."""
+    for section in doc.sections:
+        out = []
+        for paragraph in section.paragraphs:
+            fixed = fix(paragraph)
+            doc.count(counter, int(changed(paragraph, fixed)))
+            out.append(fixed)
+        section.paragraphs = out
+
+
+def _tidy(paragraph: str) -> str:
+    lines = (_SPACES.sub(" ", line).strip() for line in paragraph.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _drop_noise(doc: Document, config, chars: set[str] | None = None) -> list[float]:
+    """Score every paragraph; drop or flag those over the threshold. Returns all scores."""
+    scores: list[float] = []
+    flat = [p for s in doc.sections for p in s.paragraphs]
+    suspects = suspicious_indices(flat, chars)
+    index = -1
+    for section in doc.sections:
+        kept = []
+        for paragraph in section.paragraphs:
+            index += 1
+            score = noise_score(paragraph) if index in suspects else 0.0
+            scores.append(score)
+            if score > config.noise_threshold:
+                if config.noise_action == "drop":
+                    doc.count("noisy_dropped")
+                    continue
+                doc.count("noisy_flagged")
+            kept.append(paragraph)
+        section.paragraphs = kept
+    return scores
+
+
 def strip_gutenberg(doc: Document) -> int:
     """Remove Project Gutenberg's licence header and footer; returns paragraphs removed."""
     flat = [(si, pi, p) for si, s in enumerate(doc.sections) for pi, p in enumerate(s.paragraphs)]
     if not flat:
         return 0
-    start = next((i for i, (_, _, p) in enumerate(flat[: max(200, len(flat) // 3)]) if _GUTENBERG_START.search(p)), -1)
-    tail_from = len(flat) - max(400, len(flat) * 2 // 5)
-    end = next((i for i in range(max(tail_from, start + 1), len(flat)) if _GUTENBERG_END.search(flat[i][2])), len(flat))
+    # The markers are short lines near the ends (the licence after END runs ~350 paragraphs);
+    # a cheap substring test first keeps this bounded on a long book.
+    def marker(pattern, text: str) -> bool:
+        head = text[:3000]  # (the header is sometimes one preformatted block with the marker inside)
+        return "utenberg" in head.lower() and pattern.search(head) is not None
+
+    start = next((i for i, (_, _, p) in enumerate(flat[:400]) if marker(_GUTENBERG_START, p)), -1)
+    tail_from = max(len(flat) - 800, start + 1)
+    end = next((i for i in range(tail_from, len(flat)) if marker(_GUTENBERG_END, flat[i][2])), len(flat))
     drop = {(si, pi) for i, (si, pi, _) in enumerate(flat) if i <= start or i >= end}
     removed = 0
     for si, section in enumerate(doc.sections):

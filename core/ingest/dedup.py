@@ -23,6 +23,7 @@ import zlib
 NUM_PERM = 128
 SHINGLE = 5
 MAX_SHINGLES = 100_000
+MAX_WORDS = 400_000
 MIN_PARAGRAPH_CHARS = 60
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -33,7 +34,8 @@ def fingerprint(text: str) -> str:
 
 
 def shingles(text: str) -> list[bytes]:
-    words = _WORD.findall(text.lower())
+    # The first MAX_WORDS words identify a book well enough and bound the work on huge files.
+    words = _WORD.findall(text[:MAX_WORDS * 12].lower())[:MAX_WORDS]
     grams = {" ".join(words[i:i + SHINGLE]).encode("utf-8") for i in range(max(len(words) - SHINGLE + 1, 1))}
     if len(grams) > MAX_SHINGLES:
         modulus = 1

@@ -52,13 +52,6 @@ class Document:
                 "sections": [{"heading": s.heading, "level": s.level, "paragraphs": list(s.paragraphs)}
                              for s in self.sections]}
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "Document":
-        return cls(data.get("path", ""), data.get("title", ""), data.get("format", ""), data.get("encoding", ""),
-                   [Section(s.get("heading", ""), int(s.get("level", 1)), list(s.get("paragraphs", [])))
-                    for s in data.get("sections", [])],
-                   author=data.get("author", ""), language=data.get("language", ""))
-
 
 def _norm(text: str) -> str:
     return " ".join(text.lower().split()).strip(" .:")
@@ -94,10 +87,6 @@ class SectionBuilder:
         text = text.strip()
         if text:
             self._sections[-1].paragraphs.append(text)
-
-    @property
-    def current(self) -> Section:
-        return self._sections[-1]
 
     def sections(self) -> list[Section]:
         return [s for s in self._sections if s.paragraphs]

@@ -197,8 +197,6 @@ class _Job:
         stats = {**doc.stats, "characters": sum(len(p) for s in doc.sections for p in s.paragraphs),
                  "paragraphs": doc.paragraph_count, "sections": len(doc.sections), "tokens": tokens,
                  "chunks": len(chunks), "duplicate_paragraphs": dup_paragraphs, "duplicate_chunks": dup_chunks}
-        if dup_paragraphs:
-            doc.warnings.append(f"{dup_paragraphs} paragraph(s) already in the corpus were left out")
         record = {"id": doc_id, **doc.to_dict(), "source": source.display, "chunks": len(chunks), "tokens": tokens,
                   "stats": stats, "warnings": doc.warnings, "minhash": values}
         append_jsonl(self.where["documents"], record)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.ingest.cleaning import clean_document
-from core.ingest.document import Document, IngestError, Section  # noqa: F401  (public API)
-from core.ingest.formats.text import decode_text, read_markdown, read_text, split_paragraphs  # noqa: F401
+from core.ingest.document import Document, IngestError, Section
+from core.ingest.formats.text import decode_text, read_markdown, read_text, split_paragraphs
 from core.ingest.limits import Limits, SafeZip, check_size
 from core.ingest.textstats import guess_language
 
@@ -22,6 +22,8 @@ SUPPORTED = {".txt": "text", ".text": "text", ".srt": "text", ".vtt": "text",
              ".pdf": "pdf", ".epub": "epub", ".fb2": "fb2", ".docx": "docx", ".docm": "docx", ".odt": "odt",
              ".rtf": "rtf", ".doc": "doc", ".mobi": "mobi", ".azw": "mobi", ".azw3": "mobi", ".prc": "mobi",
              ".zip": "zip"}
+__all__ = ["SUPPORTED", "Document", "IngestError", "Section", "decode_text", "finish", "kind_of", "read_bytes",
+           "read_file", "read_markdown", "read_text", "split_paragraphs", "zip_members"]
 ARCHIVE_DEPTH = 2  # a .zip holding .fb2.zip files is common; deeper nesting is not a book
 
 

@@ -75,6 +75,8 @@ def build_dataset(project: Project) -> Path:
                        "chapter_id": f"{c['doc_id']}:{int(c.get('section', 0))}", "heading": c.get("heading") or "",
                        "title": c.get("title") or "", "text": c["text"], "tokens": int(c.get("tokens", 0))}
 
+    import datasets as hf_datasets
+
     dataset = DatasetDict({
         "documents": Dataset.from_list([document_row(d) for d in documents], features=doc_features),
         "chunks": Dataset.from_list(list(chunk_rows()), features=chunk_features),
@@ -82,7 +84,13 @@ def build_dataset(project: Project) -> Path:
     target = where["dataset"]
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    dataset.save_to_disk(str(tmp))
+    quiet = hf_datasets.are_progress_bars_disabled()
+    hf_datasets.disable_progress_bars()  # the ingest job reports its own progress
+    try:
+        dataset.save_to_disk(str(tmp))
+    finally:
+        if not quiet:
+            hf_datasets.enable_progress_bars()
     old = target.with_name(target.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if target.exists():

@@ -12,13 +12,16 @@ Short paragraphs get a neutral score: a handful of characters says too little.
 from __future__ import annotations
 
 import re
-import unicodedata
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)  # "Elizabeth’s" is one word
 _LETTER_SPACED = re.compile(r"(?:(?<!\S)[^\W\d_](?: |$)){4,}", re.UNICODE)
 _ONE_LETTER_OK = set("aAiIoOуУвВиИкКоОсСяЯаАэЭ&") | {"a", "I"}
 _PUNCT_OK = set(".,;:!?'\"()[]-–—…«»„“”‘’/%&*#@+=<>$€£№§°_~|{}`^\\")
-_SYMBOL_CATS = {"So", "Sk", "Sm", "Co", "Cn", "Cs"}
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+# Letters with digits that are ordinary writing: 1st, 20th, 3D, 5px, MP3, 10-й …
+_OK_MIXED = re.compile(r"\d+(?:st|nd|rd|th|s|d|px|pt|mm|cm|km|kg|g|mb|gb|kb|x|k|m|h|min|е|й|го|я|х|ти|м)|"
+                       r"[A-Za-z]{1,12}\d{1,4}|\d{1,3}[A-Za-z]", re.I)
 _STOPWORDS = {
     "en": {"the", "and", "of", "to", "is", "in", "that", "it", "was", "with"},
     "de": {"der", "die", "und", "das", "ist", "nicht", "ein", "mit", "sich", "auf"},
@@ -37,24 +40,80 @@ def _script(ch: str) -> str:
     return "other"
 
 
+_ODD = re.compile("[^\\w\\s" + re.escape("".join(sorted(_PUNCT_OK))) + "]|[\uE000-\uF8FF\uFFFD]", re.UNICODE)
+_PUNCT = re.compile("[" + re.escape("".join(sorted(_PUNCT_OK))) + "]")
+_SPACE = re.compile(r"\s+")
+_TABLE_RULE = re.compile(r"\||[-=:+]{3,}")
+_SAMPLE = 4_000  # a paragraph's noise shows in its first pages; long ones are scored on a sample
+
+
+# What could raise the score, as patterns that each start with a rarer character class; a
+# paragraph none of them hits scores 0 without being counted.
+_PUNCT_CLASS = re.escape("".join(sorted(_PUNCT_OK)))
+_SUSPECTS = (
+    re.compile(r"[ \n][b-df-hj-np-xzB-DF-HJ-NP-XZ\u0433\u0434\u0435\u0437\u0439\u043b-\u043d\u043f\u0440\u0442"
+               r"\u0444-\u044e\u0413\u0414\u0415\u0417\u0419\u041b-\u041d\u041f\u0420\u0422\u0424-\u042e][ ,.;:!?\n]"),
+    re.compile(r"[0-9](?<=[^\W\d_][0-9])"),                            # letters mixed with digits
+    re.compile(r"[0-9](?=[^\W\d_])(?!(?:st|nd|rd|th|s|d)\b)"),
+    re.compile("[" + _PUNCT_CLASS + "]{4,}"),                            # runs of punctuation
+)
+_GATE_SAMPLE = 1_000_000
+_MIXED_SCRIPT = re.compile(r"[\u0400-\u04ff](?<=[A-Za-z][\u0400-\u04ff])|[\u0400-\u04ff](?=[A-Za-z])")
+
+
+def suspicious(text: str) -> bool:
+    """Cheap pre-check: could ``noise_score(text)`` be above 0 at all?"""
+    return bool(suspicious_indices([text]))
+
+
+def suspicious_indices(paragraphs: list[str], chars: set[str] | None = None) -> set[int]:
+    """Indices of the paragraphs whose noise score may be above 0 (over-inclusive: ``noise_score``
+    decides), found with a few regex passes over all of them at once. ``chars``: the paragraphs'
+    distinct characters, when the caller has them already."""
+    import bisect
+
+    parts = [p[:_SAMPLE] if len(p) >= 24 else "" for p in paragraphs]
+    starts, offset = [], 0
+    for part in parts:
+        starts.append(offset)
+        offset += len(part) + 3
+    joined = "\n\n\n".join(parts) + "\n"
+    distinct = chars if chars is not None else set(joined)
+    patterns = list(_SUSPECTS)
+    if len(joined) > 2 * _GATE_SAMPLE and not _SUSPECTS[0].search(joined, 0, _GATE_SAMPLE):
+        # Broken one-letter words come from bad scans, which show them on every page: when the
+        # first megabyte has none, the costliest scan is skipped for the rest of a long book.
+        patterns.pop(0)
+    # Odd symbols: the distinct characters are few, so test those once and search only for the odd
+    # ones found (a negated class would test every character of the book).
+    odd = {ch for ch in distinct if not (ch.isalnum() or ch.isspace() or ch in _PUNCT_OK)
+           or "\ue000" <= ch <= "\uf8ff" or ch == "\ufffd"}
+    if odd:
+        patterns.append(re.compile("[" + re.escape("".join(sorted(odd))) + "]"))
+    if any("\u0400" <= ch <= "\u04ff" for ch in distinct) and any(ch.isascii() and ch.isalpha() for ch in distinct):
+        patterns.append(_MIXED_SCRIPT)
+    hits: set[int] = set()
+    for pattern in patterns:
+        for m in pattern.finditer(joined):
+            hits.add(bisect.bisect_right(starts, m.start()) - 1)
+    return {i for i in hits if parts[i]}
+
+
 def noise_score(text: str) -> float:
     """0 (clean prose) … 1 (garbage); see the module docstring for what is counted."""
     if len(text) < 24:
         return 0.0
-    chars = [ch for ch in text if not ch.isspace()]
-    if not chars:
+    text = _TABLE_RULE.sub(" ", text[:_SAMPLE])  # table borders are layout, not noise
+    visible = len(text) - sum(len(m) for m in _SPACE.findall(text))
+    if not visible:
         return 0.0
-    odd = sum(1 for ch in chars if not ch.isalnum() and ch not in _PUNCT_OK
-              or unicodedata.category(ch) in _SYMBOL_CATS)
-    punct = sum(1 for ch in chars if ch in _PUNCT_OK)
-    symbol_ratio = odd / len(chars) + max(0.0, punct / len(chars) - 0.15)
+    symbol_ratio = len(_ODD.findall(text)) / visible + max(0.0, len(_PUNCT.findall(text)) / visible - 0.15)
     words = _WORD.findall(text)
     if not words:
         return 1.0
     broken = sum(1 for w in words if len(w) == 1 and w.isalpha() and w not in _ONE_LETTER_OK)
-    digit_mix = sum(1 for w in words if any(c.isdigit() for c in w) and any(c.isalpha() for c in w)
-                    and not re.fullmatch(r"\d+(st|nd|rd|th|s|px|mm|cm|km|kg|mb|gb|x|е|й|го|я|х)?|[A-Za-z]+\d+", w, re.I))
-    mixed = sum(1 for w in words if len(w) > 1 and {"latin", "cyrillic"} <= {_script(c) for c in w})
+    digit_mix = sum(1 for w in words if not w.isalpha() and not w.isdigit() and not _OK_MIXED.fullmatch(w))
+    mixed = sum(1 for w in words if len(w) > 1 and _LATIN.search(w) and _CYRILLIC.search(w))
     spaced = sum(len(m.group(0)) for m in _LETTER_SPACED.finditer(text)) / max(len(text), 1)
     score = (2.0 * symbol_ratio + 1.5 * broken / len(words) + 1.5 * digit_mix / len(words)
              + 4.0 * mixed / len(words) + 1.5 * spaced)

@@ -1,17 +1,25 @@
 """The per-file time budget: files are read in a child process that is killed when it overruns.
 
 A pathological PDF or a decompression trick can make a reader spin for minutes or crash the
-interpreter (PDFium is C++). Reading happens in one long-lived child process (started with
-"spawn": no Qt or tokenizer threads are inherited), fed one file at a time over a pipe. When a
+interpreter (PDFium is C++). Reading happens in one long-lived child process (``python -m
+core.ingest.worker``: no Qt or tokenizer threads are inherited), fed one file at a time. When a
 file takes longer than the budget, or the child dies, the child is killed, the file gets a plain
 reason, and a fresh child reads the next file. ``timeout_s == 0`` reads in-process instead.
+Requests and answers are length-prefixed pickles over the child's stdin and stdout; both ends
+are this module, and nothing but Sources, settings and Documents crosses.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.ingest.document import Document, IngestError
 
@@ -65,17 +73,35 @@ def safe_read(source: Source, config) -> tuple[str, object]:
         return "error", f"{source.name}: could not be read — the file looks damaged ({type(exc).__name__}: {exc})"[:300]
 
 
-def _serve(conn) -> None:
-    """Child process loop: read requests until the pipe closes."""
+def _send(stream, obj) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack(">Q", len(data)) + data)
+    stream.flush()
+
+
+def _recv(stream):
+    """One length-prefixed pickle, or None at end of stream."""
+    head = stream.read(8)
+    if len(head) < 8:
+        return None
+    size = struct.unpack(">Q", head)[0]
+    data = stream.read(size)
+    return pickle.loads(data) if len(data) == size else None
+
+
+def _child_main() -> None:
+    """Child process loop: requests on stdin, answers on the original stdout, until stdin closes."""
     import warnings
 
     warnings.filterwarnings("ignore")
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever a library prints must not corrupt the answers
+    sys.stdout = sys.stderr
     while True:
-        try:
-            source, config = conn.recv()
-        except (EOFError, OSError):
+        request = _recv(sys.stdin.buffer)
+        if request is None:
             return
-        conn.send(safe_read(source, config))
+        _send(answers, safe_read(*request))
 
 
 class ReaderWorker:
@@ -93,12 +119,12 @@ class ReaderWorker:
         self.close()
 
     def _start(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="scriptorium-reader")
-        self._proc.start()
-        child.close()
-        self._conn = parent
+        # A fresh interpreter running this module: nothing of the caller (Qt, tokenizer threads,
+        # its __main__) is inherited, unlike fork, and it works under any caller, unlike spawn.
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        self._proc = subprocess.Popen([sys.executable, "-m", "core.ingest.worker"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=root)
 
     def read(self, source: Source, config, cancel=None) -> Document:
         """The cleaned document; IngestError with the reason otherwise, Cancelled if ``cancel`` fired."""
@@ -114,42 +140,62 @@ class ReaderWorker:
         return value
 
     def _read_in_child(self, source: Source, config, cancel) -> tuple[str, object]:
-        if self._proc is None or not self._proc.is_alive():
+        if self._proc is None or self._proc.poll() is not None:
             self._start()
-        deadline = time.monotonic() + self.timeout_s
+        answers: queue.Queue = queue.Queue()
+        stdout = self._proc.stdout
         try:
-            self._conn.send((source, config))
-            while time.monotonic() < deadline:
-                # Short polls so a cancel (the GUI's Stop, Ctrl-C) does not wait for a slow file.
-                if self._conn.poll(min(0.2, max(deadline - time.monotonic(), 0))):
-                    return self._conn.recv()
+            _send(self._proc.stdin, (source, config))
+        except (OSError, ValueError):
+            self._kill()
+            return "error", f"{source.name}: the reader stopped unexpectedly (damaged or hostile file?)"
+        # A thread waits for the answer so this side can poll for the deadline and for cancel.
+        threading.Thread(target=lambda: answers.put(_safe_recv(stdout)), daemon=True).start()
+        deadline = time.monotonic() + self.timeout_s
+        while time.monotonic() < deadline:
+            try:
+                answer = answers.get(timeout=min(0.2, max(deadline - time.monotonic(), 0.01)))
+            except queue.Empty:
                 if cancel is not None and cancel.cancelled:
                     self._kill()
                     return "cancelled", ""
-        except (EOFError, OSError, BrokenPipeError):
-            self._kill()
-            return "error", f"{source.name}: the reader crashed on this file (damaged or hostile file?)"
+                continue
+            if answer is None:
+                self._kill()
+                return "error", f"{source.name}: the reader crashed on this file (damaged or hostile file?)"
+            return answer
         self._kill()
-        return "error", (f"{source.name}: took longer than {self.timeout_s:.0f} s to read — given up "
+        return "error", (f"{source.name}: took longer than {self.timeout_s:g} s to read — given up "
                          f"(damaged or unusually complex file?)")
 
     def _kill(self) -> None:
         if self._proc is not None:
             self._proc.kill()
-            self._proc.join(5)
-        if self._conn is not None:
-            self._conn.close()
-        self._proc = self._conn = None
+            self._proc.wait(5)
+            for stream in (self._proc.stdin, self._proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        self._proc = None
 
     def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()  # the child sees EOF and leaves its loop
-            except OSError:
-                pass
-        if self._proc is not None:
-            self._proc.join(2)
-            if self._proc.is_alive():
-                self._proc.kill()
-                self._proc.join(2)
-        self._proc = self._conn = None
+        if self._proc is None:
+            return
+        try:
+            self._proc.stdin.close()  # the child sees the end of its input and leaves its loop
+            self._proc.wait(3)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self._kill()
+
+
+def _safe_recv(stream):
+    try:
+        return _recv(stream)
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+        return None
+
+
+if __name__ == "__main__":
+    _child_main()

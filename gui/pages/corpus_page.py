@@ -12,7 +12,10 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QP
 from core.events import Event
 from gui.state import AppState
 
-_STATUS = {"ok": ("Read", "#1b7f3b"), "skipped": ("Already in corpus", "#666666"), "failed": ("Failed", "#b3261e")}
+_STATUS = {"ok": ("Read", "#1b7f3b"), "warning": ("Read, with warnings", "#a15c00"),
+           "skipped": ("Already in corpus", "#666666"), "failed": ("Failed", "#b3261e")}
+_FILTER = ("Books and documents (*.txt *.text *.md *.markdown *.html *.htm *.xhtml *.pdf *.epub *.fb2 *.zip *.docx "
+           "*.odt *.rtf *.mobi *.azw3 *.srt);;All files (*)")
 
 
 class CorpusPage(QWidget):
@@ -24,7 +27,8 @@ class CorpusPage(QWidget):
         self.job = None
         self.setAcceptDrops(True)
 
-        self.drop_hint = QLabel("Drop books and documents here\n(.txt and .md files, or whole folders)")
+        self.drop_hint = QLabel("Drop books and documents here\n(EPUB, FB2, PDF, DOCX, ODT, RTF, HTML, Markdown, "
+                                "text, .zip archives — or whole folders)")
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.drop_hint.setObjectName("dropZone")
         self.drop_hint.setMinimumHeight(110)
@@ -70,7 +74,7 @@ class CorpusPage(QWidget):
             self.add_paths(paths)
 
     def choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add documents", "", "Documents (*.txt *.text *.md *.markdown);;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(self, "Add documents", "", _FILTER)
         if files:
             self.add_paths([Path(f) for f in files])
 
@@ -127,8 +131,10 @@ class CorpusPage(QWidget):
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             label, color = _STATUS.get(row["status"], (row["status"], "#000000"))
-            detail = row["reason"] or (f"{row['tokens']} tokens, {row['encoding']}" if row["status"] == "ok" else "")
-            cells = [Path(row["path"]).name, label, str(row.get("chunks", 0)) if row["status"] == "ok" else "", detail]
+            read = row["status"] in ("ok", "warning")
+            detail = row["reason"] or (f"{row.get('tokens', 0)} tokens, {row.get('encoding') or row.get('format', '')}"
+                                       if read else "")
+            cells = [Path(row["path"]).name, label, str(row.get("chunks", 0)) if read else "", detail]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(row["path"] if c == 0 else text)

@@ -52,7 +52,10 @@ def read(data: bytes, name: str, path: str, config) -> Document:
             finally:
                 textpage.close()
                 page.close()
-            pages.append([line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")])
+            # PDFium joins a word hyphenated at a line end itself and marks the spot with U+FFFE;
+            # turning that back into "-\n" lets join_hyphens decide (and count) like for text files.
+            text = text.replace("\ufffe", "-\n").replace("\r\n", "\n").replace("\r", "\n")
+            pages.append([line.strip() for line in text.split("\n")])
     finally:
         pdf.close()
     return _build(pages, image_pages, outline, meta, name, path, config)
@@ -168,8 +171,13 @@ def _page_text(page, textpage) -> str:
     count = textpage.count_rects()
     if count < 8:
         return textpage.get_text_range()
-    rects = [textpage.get_rect(i) for i in range(count)]
     width, height = page.get_size()
+    middle = width / 2
+    step = max(1, count // 40)
+    sample = [textpage.get_rect(i) for i in range(0, count, step)]
+    if sum(1 for r in sample if r[0] < middle < r[2]) > 0.3 * len(sample):
+        return textpage.get_text_range()  # lines run across the middle: one column (the usual page)
+    rects = [textpage.get_rect(i) for i in range(count)]
     gutter = _gutter(rects, width)
     if gutter is None:
         return textpage.get_text_range()

@@ -11,7 +11,7 @@ import re
 
 from charset_normalizer import from_bytes
 
-from core.ingest.cleaning import chapters_from_lines, compounds_in, join_hyphens, reflow
+from core.ingest.cleaning import chapters_from_lines, join_hyphens, reflow
 from core.ingest.document import Document, IngestError, Section, SectionBuilder
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
@@ -39,9 +39,17 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         raise IngestError(f"{name}: binary data, not text (is it really a text file?)")
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError as exc:
-        if exc.start > len(data) - 4 and len(data) > 16:  # only a cut-off last character
-            return data.decode("utf-8", errors="replace"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # Mostly valid UTF-8 with a few broken bytes (a cut-off file, a bad copy): keep UTF-8 and mark
+    # the damage, rather than letting detection pick a single-byte code page that garbles the rest.
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    if sum(1 for ch in text[:2_000_000] if ord(ch) > 127) - bad >= 3 * bad:
+        return text, "utf-8"
+    guess = _cyrillic_encoding(data[:1 << 16]) or _western_encoding(data[:1 << 16])
+    if guess:
+        return data.decode(guess, errors="replace"), guess
     best = from_bytes(data[:1 << 20]).best()
     if best is None:
         raise IngestError(f"{name}: could not recognise the text encoding (binary or damaged file?)")
@@ -50,6 +58,60 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
     if _control_ratio(text) > 0.05:
         raise IngestError(f"{name}: binary data, not text (is it really a text file?)")
     return text, encoding
+
+
+_CYRILLIC_CODECS = ("cp1251", "koi8_r", "mac_cyrillic", "cp866", "iso8859_5")
+_RUSSIAN = frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯіїєґІЇЄҐ"
+                     "—–«»„“”‘’…№ \u00a0")
+_MIXED = re.compile(r"[A-Za-z][\u0400-\u04ff]|[\u0400-\u04ff][A-Za-z]")
+_FREQUENT = frozenset("оеаинтсрвлікудОЕАИНТСРВЛІКУД")
+
+
+def _cyrillic_encoding(sample: bytes) -> str | None:
+    """The single-byte Cyrillic code page that makes ``sample`` read as Russian/Ukrainian, if any.
+
+    charset-normalizer guesses wrong on short texts (KOI8-R as cp932, cp1251 with an em dash as
+    mac_cyrillic). Each code page is tried instead: the right one turns nearly every non-ASCII
+    byte into a Cyrillic letter or Russian punctuation, mostly lower case (KOI8-R read as cp1251
+    comes out in capitals), in whole words (Western text read as cp1251 puts single Cyrillic
+    letters inside Latin words, 'cafй').
+    """
+    high = len(sample) - len(sample.translate(None, bytes(range(128))))
+    if high < 8:
+        return None
+    for codec in _CYRILLIC_CODECS:  # most common first: the first that reads as Russian wins
+        text = sample.decode(codec, errors="replace")
+        foreign = [ch for ch in text if ord(ch) > 127]
+        letters = [ch for ch in foreign if ch.isalpha()]
+        if not letters:
+            continue
+        russian = sum(ch in _RUSSIAN for ch in foreign) / len(foreign)
+        lower = sum(ch.islower() for ch in letters) / len(letters)
+        mixed = len(_MIXED.findall(text)) / len(letters)
+        # The dozen commonest letters make up about two thirds of Russian or Ukrainian text; a wrong
+        # table scrambles letters and lands near one third.
+        frequent = sum(ch in _FREQUENT for ch in letters) / len(letters)
+        if russian >= 0.95 and lower >= 0.6 and mixed < 0.05 and frequent >= 0.5:
+            return codec
+    return None
+
+
+_GLUED = re.compile(r"[^\W\d_][²³¹¿¡ªº°§©®·×÷¥¢£¤¦¨¬¯´¸¾¼½][^\W\d_]")
+_WESTERN = frozenset("–—‘’‚“”„…€«»°§©®™·•×÷¿¡ªº²³¹½¼¾£¥¢\u00a0")
+
+
+def _western_encoding(sample: bytes) -> str | None:
+    """cp1252 when every non-ASCII character it gives is a Latin letter or usual punctuation
+    (charset-normalizer reads short French as mac_latin2: 'cafť')."""
+    try:
+        text = sample.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    foreign = [ch for ch in text if ord(ch) > 127]
+    fine = sum((ch.isalpha() and ch < "\u0250") or ch in _WESTERN for ch in foreign)
+    if _GLUED.search(text):  # '³' or '¿' inside a word: Central European text (cp1250), not this
+        return None
+    return "cp1252" if foreign and fine >= 0.98 * len(foreign) else None
 
 
 def _looks_utf16(sample: bytes) -> bool:
@@ -71,7 +133,7 @@ def split_paragraphs(text: str, config=None, doc: Document | None = None) -> lis
     """Paragraphs of a text: blank-line blocks, reflowed and de-hyphenated when switched on."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if config is None or getattr(config, "join_hyphens", True):
-        text, joins = join_hyphens(text, compounds_in(text))
+        text, joins = join_hyphens(text)
         if doc is not None:
             doc.count("hyphens_joined", joins)
     if config is None or getattr(config, "reflow_paragraphs", True):
@@ -162,6 +224,14 @@ def subtitle_text(text: str) -> str:
 
 def read(data: bytes, name: str, path: str, config) -> Document:
     text, encoding = decode_text(data, name)
+    doc = _read_decoded(path, text, encoding, config)
+    damaged = text.count("\ufffd")
+    if damaged:
+        doc.warnings.append(f"{damaged} undecodable byte sequence(s) replaced by '\ufffd' (damaged file?)")
+    return doc
+
+
+def _read_decoded(path: str, text: str, encoding: str, config) -> Document:
     if path.lower().endswith((".srt", ".vtt")):
         doc = read_text(path, subtitle_text(text), encoding, config)
         doc.format = "subtitles"
