@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,24 @@ ADAPTER_TYPES = ("f32", "f16", "q8_0")
 
 class ExportError(RuntimeError):
     """The adapter cannot be exported as asked; the message says what to change."""
+
+
+@contextmanager
+def writing(out_path: Path):
+    """Yield a temporary name next to ``out_path``; rename it into place on success and remove it
+    on any failure, so a full disk or a cancel never leaves half a GGUF behind."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.name + ".partial")
+    try:
+        yield tmp
+        os.replace(tmp, out_path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ExportError(f"could not write {out_path}: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 @dataclass
@@ -173,9 +192,7 @@ def export_adapter(adapter_dir: Path, base: BaseInfo, out_path: Path, dtype: str
     permute = needs_permute(base.arch) if permute is None else permute
 
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".partial")
-    try:
+    with writing(out_path) as tmp:
         writer = gguf.GGUFWriter(str(tmp), base.arch)
         writer.add_type(gguf.GGUFType.ADAPTER)
         writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
@@ -189,12 +206,5 @@ def export_adapter(adapter_dir: Path, base: BaseInfo, out_path: Path, dtype: str
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
-        os.replace(tmp, out_path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"could not write {out_path}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return {"path": str(out_path), "tensors": 2 * len(pairs), "permuted": permute, "dtype": dtype,
             "arch": base.arch, "bytes": out_path.stat().st_size}

@@ -8,13 +8,12 @@ Quantization (Q8_0, Q4_K_M, …) runs through llama-cpp-python's ``llama_model_q
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from core.events import CancelToken, Reporter, StageReporter
-from core.export.gguf_lora import BaseInfo, ExportError, lora_pairs
+from core.export.gguf_lora import BaseInfo, ExportError, lora_pairs, writing
 
 QUANT_TYPES = {"Q8_0": 7, "Q4_0": 2, "Q4_1": 3, "Q5_0": 8, "Q5_1": 9, "Q2_K": 10, "Q3_K_M": 12, "Q4_K_S": 14,
                "Q4_K_M": 15, "Q5_K_S": 16, "Q5_K_M": 17, "Q6_K": 18}
@@ -58,9 +57,7 @@ def write_merged(base: BaseInfo, adapter_dir: Path | None, out_path: Path, outty
         deltas = {name: (a, b, _alpha / a.shape[0]) for name, a, b in pairs}
     reader = gguf.GGUFReader(base.path)
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".partial")
-    try:
+    with writing(out_path) as tmp:
         writer = gguf.GGUFWriter(str(tmp), base.arch)
         _copy_metadata(reader, writer, chat_template, FILE_TYPE[outtype], eos_token_id)
         plan = []
@@ -82,13 +79,6 @@ def write_merged(base: BaseInfo, adapter_dir: Path | None, out_path: Path, outty
             writer.write_tensor_data(data.astype(dtype))
             say.progress(i + 1, len(plan), f"writing {t.name}")
         writer.close()
-        os.replace(tmp, out_path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"could not write {out_path}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return {"path": str(out_path), "outtype": outtype, "merged_tensors": len(deltas), "bytes": out_path.stat().st_size}
 
 
@@ -107,10 +97,8 @@ def quantize(src: Path, out_path: Path, quant: str, threads: int | None = None) 
     params.nthread = threads or 0
     params.allow_requantize = True
     out_path = Path(out_path)
-    tmp = out_path.with_name(out_path.name + ".partial")
-    code = llama_cpp.llama_model_quantize(str(src).encode(), str(tmp).encode(), params)
-    if code != 0 or not tmp.exists():
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"llama.cpp could not quantize {src} to {quant} (code {code}); is the disk full?")
-    os.replace(tmp, out_path)
+    with writing(out_path) as tmp:
+        code = llama_cpp.llama_model_quantize(str(src).encode(), str(tmp).encode(), params)
+        if code != 0 or not tmp.exists():
+            raise ExportError(f"llama.cpp could not quantize {src} to {quant} (code {code}); is the disk full?")
     return {"path": str(out_path), "quant": quant, "bytes": out_path.stat().st_size}

@@ -116,12 +116,18 @@ class TrainPage(QWidget):
         self._update_curves()
 
     # ---- job control
-    def start(self) -> None:
+    def _configs(self) -> tuple[TrainConfig, FormatConfig] | None:
+        """The settings on the page, or None after telling the user which one is wrong."""
         try:
-            train_cfg, fmt_cfg = self.form.value(), self.format_config()
+            return self.form.value(), self.format_config()
         except ConfigError as exc:
             self.status.setText(f"Check the settings: {exc}")
+            return None
+
+    def start(self) -> None:
+        if (configs := self._configs()) is None:
             return
+        train_cfg, fmt_cfg = configs
         project = self.state.project
         project.save_settings(format=fmt_cfg, train=train_cfg)
 
@@ -147,11 +153,9 @@ class TrainPage(QWidget):
         self.job = self.state.jobs.start(job, self.on_event, self.on_done, self.on_failed)
 
     def estimate(self) -> None:
-        try:
-            train_cfg, fmt_cfg = self.form.value(), self.format_config()
-        except ConfigError as exc:
-            self.status.setText(f"Check the settings: {exc}")
+        if (configs := self._configs()) is None:
             return
+        train_cfg, fmt_cfg = configs
         project = self.state.project
 
         def job(report, cancel):
