@@ -37,7 +37,10 @@ def run_demo(project_dir: Path | None = None, steps: int = 30, model: str = "emb
         raise RuntimeError(f"demo: could not read the manual: {ingested.summary()['errors']}")
 
     result = train(project, ModelConfig(model), FormatConfig(),
-                   TrainConfig(steps=steps, eval_every=max(steps // 3, 1)), report, cancel)
+                   # small blocks: the manual is ~1k tokens, so each step sees a part of it, and the demo
+                   # finishes in a couple of minutes on two CPU cores
+                   TrainConfig(steps=steps, eval_every=max(steps // 3, 1), max_seq_len=256, batch_size=2),
+                   report, cancel)
 
     chat = TransformersChat.from_run(project, result.run_dir.name)
     settings = ChatConfig(max_new_tokens=80)
