@@ -102,7 +102,8 @@ class FormatConfig:
                           "(passage: reliable with small models), or the base model's own answer (model)",
                           choices=("passage", "model"))
     gen_batch_size: int = opt(4, "qa/paraphrase: chunks generated at once (more is faster on a GPU, needs more memory)")
-    gen_max_tokens: int = opt(200, "qa/paraphrase: longest generated answer or paraphrase in tokens")
+    gen_max_tokens: int = opt(512, "qa/paraphrase: most tokens one reply may have (questions stop at 40, answers "
+                              "at 64, a paraphrase at twice its chunk)")
     gen_temperature: float = opt(0.0, "qa/paraphrase: sampling temperature (0: greedy, reproducible)")
     min_grounding: float = opt(0.5, "qa/paraphrase: share of content words that must occur in the chunk (0: no check)")
     split_by: str = opt("chunk", "Hold out whole chunks, or whole books (a held-out book is never trained on)",

@@ -6,6 +6,9 @@ something the passage never says. Each check returns the reason a sample is drop
 word the job counts and reports) or ``None`` when the sample is kept. They are plain word
 statistics — no model — so they run at build time too, and changing ``min_grounding`` never
 requires generating again.
+
+The same word statistics choose what the model is asked about (``pick_sentences``, ``focus_of``)
+and trim a reply cut at the token limit back to its whole sentences (``fit_reply``).
 """
 from __future__ import annotations
 
@@ -193,6 +196,34 @@ def check_answer(question: str, answer: str, passage: str, finished: bool, min_g
     if min_grounding and grounding(answer, passage) < min_grounding:
         return UNGROUNDED
     return None
+
+
+_END = re.compile(r"[.!?…][\"”’»)]*(?=\s|$)")
+
+
+def complete_sentences(text: str, most_words: int | None = None) -> str:
+    """The whole sentences at the start of ``text`` (at most ``most_words`` words): what is left
+    of a reply cut at the token limit once its unfinished last sentence is dropped."""
+    best = ""
+    for match in _END.finditer(text):
+        head = text[:match.end()]
+        if most_words is not None and len(words(head)) > most_words:
+            break
+        if not _TITLE.search(head):  # "Mr." does not end a sentence
+            best = head
+    return best.strip()
+
+
+def fit_reply(text: str, finished: bool, most_words: int | None = None) -> tuple[str, bool]:
+    """A reply cut at the limit, or longer than ``most_words``, reduced to its whole sentences.
+
+    Returns the text and whether it is now complete. A paraphrase is about as long as its
+    original, so what runs past that is commentary ("This scene shows …"), not restatement.
+    """
+    if finished and (most_words is None or len(words(text)) <= most_words):
+        return text.strip(), True
+    kept = complete_sentences(text, most_words)
+    return (kept, True) if kept else (text.strip(), False)
 
 
 def check_paraphrase(paraphrase: str, original: str, finished: bool, min_grounding: float) -> str | None:

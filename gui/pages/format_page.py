@@ -161,7 +161,8 @@ class FormatPage(QWidget):
         s = result.stats
         self.status.setText(f"First {len(result.samples)} of {s['samples']} samples. {INTRO[INTRO.index('The loss'):]}")
         blocks = [f"── sample {i + 1} · {v.tokens} tokens ({v.prompt_tokens} prompt, {v.completion_tokens} answer"
-                  f"{f', {v.cut_tokens} cut' if v.cut_tokens else ''}) ──\n{v.text}" for i, v in enumerate(result.samples)]
+                  f"{f', {v.cut_tokens} cut' if v.cut_tokens else ''}) ──\n{v.text}"
+                  for i, v in enumerate(result.samples)]
         self.preview_text.setPlainText("\n\n".join(blocks) or "No usable sample.")
         dropped = s.get("dropped") or {}
         lines = [f"{s['samples']} samples · {s['tokens']} tokens",

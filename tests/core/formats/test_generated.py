@@ -10,7 +10,8 @@ import pytest
 from core.config import FormatConfig, ModelConfig, TrainConfig
 from core.events import CancelToken
 from core.formats import build_dataset, encode
-from core.formats.checks import check_answer, grounding, parse_questions, pick_sentences, repetitive, sentences
+from core.formats.checks import (check_answer, check_fit, fit_reply, grounding, parse_questions, pick_sentences,
+                                 repetitive, sentences)
 from core.formats.generate import BatchGenerator, generate, load_generated, model_identity, store_path
 from core.ingest.pipeline import corpus_paths
 from core.project import Project, append_jsonl, read_jsonl
@@ -72,7 +73,7 @@ def qa_model_script(prompt):
         return grounded_question(i), True
     return {0: (answer_of(0), True), 1: (LOOP, True), 2: (grounded_question(2).rstrip("?") + ".", True),
             3: ("Dragons of the northern mountains breathe purple fire.", True), 4: ("", True),
-            5: (answer_of(5), False)}[i]
+            5: ("Every book in the library had a small card with the", False)}[i]
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +107,12 @@ def test_checks_on_typical_small_model_failures():
     assert sentences(text) == ['"Oh!', "Single, my dear!", 'A single man of large fortune."', "She smiled.",
                                '"How so?" said Mr. Bennet to his wife.']
     assert pick_sentences(text, 2) == ["A single man of large fortune.", '"How so?" said Mr. Bennet to his wife.']
+    # a reply cut at the token limit keeps its whole sentences; a paraphrase stops near its original's length
+    assert fit_reply("She counted ships. Then gulls, and the", False) == ("She counted ships.", True)
+    assert fit_reply("She counted ships and", False) == ("She counted ships and", False)
+    assert fit_reply("Mr. Hill came. He sat down. This scene shows", False, 4) == ("Mr. Hill came.", True)
+    assert check_fit("Who counted the ships?", "She counted ships.", 0.5) is None
+    assert check_fit("Who counted the ships?", "Yes, dear.", 0.5) == "answer does not fit the question"
 
 
 def test_qa_answers_from_the_passage_drop_missing_and_off_topic_questions(project, tokenizer):
@@ -164,8 +171,6 @@ def test_paraphrase_keeps_the_original_and_drops_copies(project, tokenizer):
 
 @pytest.fixture(scope="module")
 def tiny_generator(tiny_model_dir):
-    from core.models import resolve
-
     return BatchGenerator.load(str(tiny_model_dir), FormatConfig(format="paraphrase", gen_batch_size=2),
                                device="cpu")
 

@@ -37,7 +37,8 @@ def project(tmp_path, tiny_model_dir):
 
 
 def test_sample_shows_special_tokens_the_loss_start_and_the_cut(tokenizer):
-    sample = {"prompt": "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", "completion": TEXTS[0] + "<|im_end|>"}
+    sample = {"prompt": "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n",
+              "completion": TEXTS[0] + "<|im_end|>"}
     whole = view_sample(sample, tokenizer, 4096)
     assert whole.text == sample["prompt"] + LOSS_STARTS + sample["completion"]
     assert whole.cut_tokens == 0 and whole.tokens == whole.prompt_tokens + whole.completion_tokens

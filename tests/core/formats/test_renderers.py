@@ -18,7 +18,8 @@ from core.project import Project, append_jsonl
 TRICKY = ["no", "1984", "key: value", "- a dash\n# a hash", "ends with spaces   \nnext line", "tab\there",
           "«Ёлка», — сказал он: \"да\".", "First paragraph.\n\nSecond: with 'quotes' and a \\ backslash."]
 TEXT_FORMATS = ["plain", "markdown", "json", "yaml", "instruction", "chat", "custom"]
-CUSTOM = {"template": "[{{ chapter }}] {{ text }}{{ eos_token }}", "template_prompt": "Book: {{ title }} by {{ author }}\n"}
+CUSTOM = {"template": "[{{ chapter }}] {{ text }}{{ eos_token }}",
+          "template_prompt": "Book: {{ title }} by {{ author }}\n"}
 
 
 @pytest.fixture(scope="module")
