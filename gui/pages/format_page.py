@@ -95,11 +95,16 @@ class FormatPage(QWidget):
             button.setEnabled(True)
         self.stop_button.setEnabled(False)
 
-    def preview(self) -> None:
+    def _checked_config(self) -> FormatConfig | None:
+        """The settings on the page, or None after telling the user which one is wrong."""
         try:
-            config = self.config()
+            return self.config()
         except ConfigError as exc:
             self.status.setText(f"Check the settings: {exc}")
+            return None
+
+    def preview(self) -> None:
+        if (config := self._checked_config()) is None:
             return
         project = self.state.project
         max_len = project.settings("train").max_seq_len
@@ -115,10 +120,7 @@ class FormatPage(QWidget):
         self._start(job, "The base model writes the first samples…" if generated else "Rendering…", "preview")
 
     def build(self) -> None:
-        try:
-            config = self.config()
-        except ConfigError as exc:
-            self.status.setText(f"Check the settings: {exc}")
+        if (config := self._checked_config()) is None:
             return
         project = self.state.project
         project.save_settings(format=config)
