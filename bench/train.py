@@ -5,7 +5,7 @@ number of optimizer steps. The baseline pads every batch to its longest sample a
 our engine packs samples into full blocks and uses bf16 autocast where this CPU measures it
 faster. Printed: real (non-padding) tokens/s of both, MFU of both (training FLOP/s ÷ this
 machine's matmul peak measured in this run, bf16 for ours when used, fp32 for the baseline),
-peak RSS, and last the line ``ratio: X`` = our real tokens/s ÷ the baseline's.
+peak RSS of each side (each runs in its own process), and last the line ``ratio: X`` = our real tokens/s ÷ the baseline's.
 
     python bench/train.py [--steps 8] [--samples 48]
 """
@@ -80,22 +80,13 @@ def baseline(load_dir: str, samples: list[dict], steps: int, batch: int, cfg) ->
     return counted["real"] / seconds, seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=8)
-    parser.add_argument("--samples", type=int, default=48)
-    parser.add_argument("--block", type=int, default=512)
-    args = parser.parse_args()
-
-    import json
-
-    from core.config import FormatConfig, ModelConfig, TrainConfig
+def prepare(args):
+    """(project, format config, train config, encoded samples, resolved model): identical for both sides."""
+    from core.config import FormatConfig, TrainConfig
     from core.formats import build_dataset, encode
     from core.ingest.pipeline import corpus_paths
     from core.models import load_tokenizer, resolve
     from core.project import Project, append_jsonl
-    from core.train import read_metrics, train
-    from core.train.precision import matmul_gflops
 
     resolved = resolve("embedded")
     tokenizer = load_tokenizer(resolved)
@@ -109,32 +100,72 @@ def main() -> None:
     cfg = TrainConfig(steps=args.steps, batch_size=2, max_seq_len=args.block, eval_every=0, save_every=0,
                       warmup_steps=1, lora_dropout=0.0)
     samples = [encode(s, tokenizer, args.block) for s in build_dataset(project, fmt, tokenizer).train]
+    return project, fmt, cfg, samples, resolved
+
+
+def side(args) -> dict:
+    """One side of the comparison, run in a fresh process so neither inherits the other's memory."""
+    import json
+
+    project, fmt, cfg, samples, resolved = prepare(args)
     lengths = sorted(len(s["input_ids"]) for s in samples)
-    print(f"{len(samples)} samples, tokens min/median/max {lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]}")
-
-    peak = {"fp32": matmul_gflops("float32", 1024, 10), "bf16": matmul_gflops("bfloat16", 1024, 10)}
-    per_token = flops_per_token(json.loads((Path(resolved.load_dir) / "config.json").read_text()))
-
-    # baseline: as many samples per step as fit the same token budget on average (fair per step)
-    mean_len = sum(lengths) / len(lengths)
-    per_step = max(1, round(cfg.batch_size * args.block / mean_len))
-    base_tps, base_s = baseline(resolved.load_dir, samples, args.steps, per_step, cfg)
-    rss_after_baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.side == "baseline":
+        # as many samples per step as fit the same token budget on average (fair per step)
+        per_step = max(1, round(cfg.batch_size * args.block / (sum(lengths) / len(lengths))))
+        tps, seconds = baseline(resolved.load_dir, samples, args.steps, per_step, cfg)
+        return {"tokens_per_s": tps, "seconds": seconds, "per_step": per_step, "precision": "fp32",
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "lengths": [lengths[0], lengths[len(lengths) // 2], lengths[-1]], "samples": len(samples)}
+    from core.config import ModelConfig
+    from core.train import read_metrics, train
 
     result = train(project, ModelConfig(), fmt, cfg)
     metrics = [m for m in read_metrics(result.run_dir) if "tokens_per_s" in m]
-    ours_tps = metrics[-1]["tokens_per_s"]
     info = json.loads((result.run_dir / "run.json").read_text())
-    ours_precision = "bf16" if "bfloat16" in (result.run_dir / "log.txt").read_text() else "fp32"
+    return {"tokens_per_s": metrics[-1]["tokens_per_s"], "packing": info["packing_efficiency"],
+            "precision": "bf16" if "bfloat16" in (result.run_dir / "log.txt").read_text() else "fp32",
+            "peak_rss_mb": metrics[-1].get("peak_rss_mb", 0),
+            "config": json.loads((Path(resolved.load_dir) / "config.json").read_text())}
 
-    base_mfu = base_tps * per_token / (peak["fp32"] * 1e9)
-    ours_mfu = ours_tps * per_token / (peak[ours_precision] * 1e9)
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--samples", type=int, default=48)
+    parser.add_argument("--block", type=int, default=512)
+    parser.add_argument("--side", choices=["baseline", "ours"], help=argparse.SUPPRESS)  # internal: one child
+    args = parser.parse_args()
+
+    import json
+    import subprocess
+
+    if args.side:
+        print("RESULT " + json.dumps(side(args)), flush=True)
+        return
+    from core.train.precision import matmul_gflops
+
+    peak = {"fp32": matmul_gflops("float32", 1024, 10), "bf16": matmul_gflops("bfloat16", 1024, 10)}
+    results = {}
+    for name in ("baseline", "ours"):
+        out = subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--samples", str(args.samples),
+                              "--block", str(args.block), "--side", name], capture_output=True, text=True)
+        line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
+        if out.returncode or not line:
+            sys.exit(f"{name} side failed:\n{out.stderr[-3000:]}")
+        results[name] = json.loads(line[-1][7:])
+    base, ours = results["baseline"], results["ours"]
+    per_token = flops_per_token(ours.pop("config"))
+    lo, mid, hi = base["lengths"]
+    print(f"{base['samples']} samples, tokens min/median/max {lo}/{mid}/{hi}; each side in its own process")
+    base_mfu = base["tokens_per_s"] * per_token / (peak["fp32"] * 1e9)
+    ours_mfu = ours["tokens_per_s"] * per_token / (peak[ours["precision"]] * 1e9)
     print(f"matmul peak here: fp32 {peak['fp32']:.0f} GFLOP/s, bf16 {peak['bf16']:.0f} GFLOP/s")
-    print(f"baseline (Trainer+PEFT, pad to longest, fp32, {per_step} samples/step): {base_tps:.0f} real tokens/s, "
-          f"MFU {base_mfu:.2f}, {base_s:.1f} s, peak RSS {rss_after_baseline:.0f} MB")
-    print(f"ours ({ours_precision}, packed {info['packing_efficiency']:.0%} real tokens): {ours_tps:.0f} real tokens/s, "
-          f"MFU {ours_mfu:.2f}, peak RSS {metrics[-1].get('peak_rss_mb', 0):.0f} MB (whole process)")
-    print(f"ratio: {ours_tps / base_tps:.2f}")
+    print(f"baseline (Trainer+PEFT, pad to longest, fp32, {base['per_step']} samples/step): "
+          f"{base['tokens_per_s']:.0f} real tokens/s, MFU {base_mfu:.2f}, {base['seconds']:.1f} s, "
+          f"peak RSS {base['peak_rss_mb']:.0f} MB")
+    print(f"ours ({ours['precision']}, packed {ours['packing']:.0%} real tokens): {ours['tokens_per_s']:.0f} real "
+          f"tokens/s, MFU {ours_mfu:.2f}, peak RSS {ours['peak_rss_mb']:.0f} MB")
+    print(f"ratio: {ours['tokens_per_s'] / base['tokens_per_s']:.2f}")
 
 
 if __name__ == "__main__":

@@ -128,6 +128,9 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
     elif plan.gradient_checkpointing:
         model.gradient_checkpointing_enable()
         model.enable_input_require_grads()
+    from core.train.fused import use_packed_attention
+    if use_packed_attention(model, cfg.max_seq_len):
+        say.log("Attention runs per packed sample (no cross-sample mask to compute)")
     targets = cfg.target_modules if cfg.target_modules == "all-linear" else [
         t.strip() for t in cfg.target_modules.split(",") if t.strip()]
     model = get_peft_model(model, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
@@ -136,6 +139,9 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
     for p in model.parameters():  # trainable LoRA weights stay fp32 even on a bf16 base
         if p.requires_grad:
             p.data = p.data.float()
+    if plan.autocast:
+        from core.train.fused import skip_lora_input_casts
+        skip_lora_input_casts(model)
     peft_model = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel

@@ -99,13 +99,26 @@ def collate(blocks: list[Block], device: str):
 
 
 def loss_sum(model, batch) -> "tuple[object, int]":
-    """(sum of next-token cross-entropy over target tokens, number of target tokens)."""
+    """(sum of next-token cross-entropy over target tokens, number of target tokens).
+
+    With a plain frozen LM head (see ``fused.fusable``) the loss comes from the decoder's hidden
+    states through the chunked ``linear_cross_entropy``, skipping rows with no target; otherwise
+    from full logits. Under DDP the wrapped model's own forward must run, so logits are used."""
     import torch.nn.functional as F
 
-    # use_cache=False matters: with a cache transformers skips the packed-sequence (block-diagonal) mask
-    logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits
+    from core.train.fused import fusable, linear_cross_entropy
+
     targets = batch["labels"][:, 1:]
+    count = int((targets != -100).sum())
+    # use_cache=False matters: with a cache transformers skips the packed-sequence (block-diagonal) mask
+    if fusable(model):
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        hidden = base.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                            use_cache=False).last_hidden_state[:, :-1]
+        keep = targets != -100
+        return linear_cross_entropy(hidden[keep], base.get_output_embeddings().weight, targets[keep]), count
+    logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits
     logits = logits[:, :-1].float()
     total = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100,
                             reduction="sum")
-    return total, int((targets != -100).sum())
+    return total, count

@@ -1,0 +1,96 @@
+"""Training fast paths: per-sequence attention and chunked linear cross-entropy give the plain numbers."""
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+import core.train.fused as fused
+from core.train.packing import collate, loss_sum, pack
+
+
+def _model(tiny_model_dir, packed: bool, dtype=torch.float32):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=dtype)
+    assert model.config._attn_implementation == "sdpa"
+    if packed:
+        assert fused.use_packed_attention(model, 64)
+    torch.manual_seed(1)
+    model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM",
+                                             init_lora_weights=False))
+    for p in model.parameters():
+        if p.requires_grad:
+            p.data = p.data.float()
+    return model
+
+
+def _batch(vocab: int):
+    rng = random.Random(0)
+    samples = []
+    for n in (5, 17, 9, 30, 3, 12, 41, 8, 22):
+        ids = [rng.randrange(10, vocab) for _ in range(n)]
+        samples.append({"input_ids": ids, "labels": [-100] * (n // 3) + ids[n // 3:]})
+    return collate(pack(samples, 64, pad_id=0), "cpu")
+
+
+def _loss_and_grads(model, batch, monkeypatch, fuse: bool):
+    with monkeypatch.context() as m:
+        if not fuse:
+            m.setattr(fused, "fusable", lambda _model: False)
+        model.zero_grad()
+        s, n = loss_sum(model, batch)
+        (s / n).backward()
+    return float(s.detach()), n, torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad])
+
+
+@pytest.mark.parametrize("eager_up_to", [1024, 0])  # the CPU matmul path, and SDPA per sequence
+def test_fast_paths_match_masked_attention_and_full_logits(tiny_model_dir, monkeypatch, eager_up_to):
+    monkeypatch.setattr(fused, "EAGER_UP_TO", eager_up_to)
+    plain, fast = _model(tiny_model_dir, packed=False), _model(tiny_model_dir, packed=True)
+    batch = _batch(plain.config.vocab_size)
+    assert len(fused.sequence_bounds(batch["position_ids"])[0]) > 1  # really several samples per block
+    ref_loss, ref_n, ref_grad = _loss_and_grads(plain, batch, monkeypatch, fuse=False)
+    loss, n, grad = _loss_and_grads(fast, batch, monkeypatch, fuse=True)
+    assert n == ref_n
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    assert float((grad - ref_grad).norm() / ref_grad.norm()) < 1e-4
+
+
+def test_bf16_autocast_fast_path_stays_close(tiny_model_dir, monkeypatch):
+    plain, fast = _model(tiny_model_dir, packed=False), _model(tiny_model_dir, packed=True)
+    batch = _batch(plain.config.vocab_size)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fused.skip_lora_input_casts(fast)
+        ref_loss, _, ref_grad = _loss_and_grads(plain, batch, monkeypatch, fuse=False)
+        loss, _, grad = _loss_and_grads(fast, batch, monkeypatch, fuse=True)
+    assert loss == pytest.approx(ref_loss, rel=2e-2)
+    assert float((grad - ref_grad).norm() / ref_grad.norm()) < 0.1
+
+
+def test_sequence_bounds_split_where_positions_restart():
+    pos = torch.tensor([[0, 1, 2, 0, 1, 0], [0, 1, 2, 3, 4, 5]])
+    assert fused.sequence_bounds(pos) == [[(0, 3), (3, 5), (5, 6)], [(0, 6)]]
+
+
+def test_unusual_models_keep_the_plain_path(tiny_model_dir):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    model.config.sliding_window = 16  # a window shorter than the block changes which tokens attend
+    assert not fused.use_packed_attention(model, 64)
+    assert model.config._attn_implementation == "sdpa"
+    model.lm_head.weight.requires_grad_(True)  # a trainable head needs its own gradient: full logits
+    assert not fused.fusable(model)
+    model.lm_head.weight.requires_grad_(False)
+    assert fused.fusable(model)
+
+
+def test_evaluation_sum_needs_no_gradient(tiny_model_dir):
+    model = _model(tiny_model_dir, packed=True)
+    batch = _batch(model.config.vocab_size)
+    with torch.no_grad():
+        s, n = loss_sum(model, batch)
+    assert not s.requires_grad and n > 0 and torch.isfinite(s)
