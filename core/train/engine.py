@@ -50,6 +50,26 @@ def _shared_run_dir(project: Project, resume: str | None, rank: int, world: int,
     return Path(run_dir)
 
 
+def _dataset(project: Project, fmt_cfg: FormatConfig, tokenizer, say, cancel: CancelToken, rank: int, world: int):
+    """Rank 0 builds the dataset (generating qa/paraphrase samples if needed); other ranks then read it.
+
+    One writer only: several ranks generating the same missing samples would race on one file."""
+    from core.formats import build_dataset
+
+    data = build_dataset(project, fmt_cfg, tokenizer, say, cancel) if rank == 0 else None
+    if world > 1:
+        import torch.distributed as dist
+        dist.barrier()
+        if rank != 0:
+            read_only = CancelToken()
+            read_only.cancel()  # a cancelled token makes generation a no-op: use what rank 0 wrote
+            data = build_dataset(project, fmt_cfg, tokenizer, None, read_only)
+    if cancel.cancelled:
+        raise TrainError(f"Stopped while preparing the {fmt_cfg.format} samples, before training began. "
+                         f"Every finished sample is kept and reused when you start again.")
+    return data
+
+
 def evaluate(model, blocks: list[Block], device: str, batch_size: int, autocast) -> float | None:
     """Token-weighted mean loss over the held-out blocks."""
     import torch
@@ -73,9 +93,8 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
 
     import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-    from transformers import get_cosine_schedule_with_warmup
 
-    from core.formats import build_dataset, encode
+    from core.formats import encode
     from core.models import load_model, load_tokenizer, resolve
     from core.train.precision import plan as make_plan
 
@@ -93,7 +112,7 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
     # 1. Model source and data, packed into blocks
     resolved = resolve(model_cfg.source, say)
     tokenizer = load_tokenizer(resolved)
-    data = build_dataset(project, fmt_cfg, tokenizer, say if rank == 0 else None)
+    data = _dataset(project, fmt_cfg, tokenizer, say, cancel, rank, world)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     encoded = [e for e in (encode(s, tokenizer, cfg.max_seq_len) for s in data.train)
                if any(label != -100 for label in e["labels"][1:])]
@@ -152,7 +171,7 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
         optimizer = bnb.optim.PagedAdamW8bit(params, lr=cfg.lr, weight_decay=0.0)
     else:
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
-    scheduler = get_cosine_schedule_with_warmup(optimizer, min(cfg.warmup_steps, steps - 1), steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _WarmupCosine(min(cfg.warmup_steps, steps - 1), steps))
     autocast = (lambda: torch.autocast(device.split(":")[0], dtype=getattr(torch, plan.autocast))) \
         if plan.autocast else contextlib.nullcontext
 
@@ -191,6 +210,7 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
             raise TrainError(f"loss became {step_loss} at step {state['step'] + 1}; lower the learning rate. "
                              f"Last good checkpoint: {good or 'none yet'}")
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, 1.0))
+        lr_used = optimizer.param_groups[0]["lr"]  # the rate this step ran at (the scheduler moves on next)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
@@ -200,7 +220,7 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
         last_loss = step_loss
         elapsed = time.time() - started
         done_here = state["step"] - start_step
-        say.metric(step=state["step"], loss=round(step_loss, 5), lr=scheduler.get_last_lr()[0],
+        say.metric(step=state["step"], loss=round(step_loss, 5), lr=lr_used,
                    grad_norm=round(grad_norm, 4), tokens_per_s=round(seen / max(elapsed, 1e-9), 1),
                    eta_s=round(elapsed / done_here * (steps - state["step"]), 1), **peak_memory_mb())
         if (cfg.eval_every and state["step"] % cfg.eval_every == 0) or state["step"] == steps:
@@ -257,6 +277,21 @@ def _step(model, global_batches, rank, world, device, autocast, targets_in_step,
             state["split"] *= 2
             say.warning(f"Out of GPU memory: halving the micro-batch and doubling accumulation "
                         f"(now {state['split']} pieces per micro-batch) and retrying the step")
+
+
+class _WarmupCosine:
+    """LR factor for optimizer step i (0-based): linear warm-up that never spends a step at lr 0, then cosine.
+
+    transformers' schedule gives the first step a factor of 0, so a short run wastes a step."""
+
+    def __init__(self, warmup: int, total: int) -> None:
+        self.warmup, self.total = max(0, warmup), max(1, total)
+
+    def __call__(self, i: int) -> float:
+        if i < self.warmup:
+            return (i + 1) / (self.warmup + 1)
+        progress = (i - self.warmup) / max(1, self.total - self.warmup)
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
 
 
 def _early_stop(state: dict, eval_loss: float, patience: int) -> bool:

@@ -74,7 +74,8 @@ def test_metrics(run):
         assert m["kind"] == "metric" and m["stage"] == "train"
         assert m["loss"] > 0 and m["grad_norm"] >= 0 and m["tokens_per_s"] > 0 and m["eta_s"] >= 0
     assert steps[-1]["eta_s"] == 0
-    assert steps[0]["lr"] == pytest.approx(1e-3)  # after one warm-up step: the peak rate
+    assert steps[0]["lr"] == pytest.approx(0.5e-3)  # one warm-up step: half the peak rate, never a step at 0
+    assert steps[1]["lr"] == pytest.approx(1e-3)
     evals = [m for m in metrics if "eval_loss" in m]
     assert [m["step"] for m in evals] == [4, 8]
     assert evals[-1]["eval_loss"] == pytest.approx(result.eval_loss, abs=1e-4)

@@ -80,6 +80,15 @@ def test_cancel_stops_within_a_step_and_saves(setup):
     assert checkpoint.latest(result.run_dir).name == "step-000002"
 
 
+def test_cancel_while_generating_samples_stops_before_training(setup):
+    project, model_cfg, _ = setup
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(TrainError, match="before training began"):
+        train(project, model_cfg, FormatConfig(format="qa"), TrainConfig(**CFG), None, cancel)
+    assert not list((project.root / "runs").glob("*/adapter"))
+
+
 def test_cuda_oom_halves_the_micro_batch_and_retries(setup, monkeypatch):
     project, model_cfg, fmt_cfg = setup
     real = packing.loss_sum
