@@ -44,19 +44,22 @@ _ODD = re.compile("[^\\w\\s" + re.escape("".join(sorted(_PUNCT_OK))) + "]|[\uE00
 _PUNCT = re.compile("[" + re.escape("".join(sorted(_PUNCT_OK))) + "]")
 _SPACE = re.compile(r"\s+")
 _TABLE_RULE = re.compile(r"\||[-=:+]{3,}")
+_INITIAL = re.compile(r"(?<![^\W_])[A-Z\u0410-\u042f\u0401]\.")  # "M. Waldman", "R.W.": initials, not broken words
 _SAMPLE = 4_000  # a paragraph's noise shows in its first pages; long ones are scored on a sample
 
 
 # What could raise the score, as patterns that each start with a rarer character class; a
 # paragraph none of them hits scores 0 without being counted.
 _PUNCT_CLASS = re.escape("".join(sorted(_PUNCT_OK)))
+_LOWER_CONSONANT = "b-df-hj-np-xz\u0433\u0434\u0435\u0437\u0439\u043b-\u043d\u043f\u0440\u0442\u0444-\u044e"
+_UPPER_CONSONANT = "B-DF-HJ-NP-XZ\u0413\u0414\u0415\u0417\u0419\u041b-\u041d\u041f\u0420\u0422\u0424-\u042e"
 _SUSPECTS = (
-    re.compile(r"[ \n][b-df-hj-np-xzB-DF-HJ-NP-XZ\u0433\u0434\u0435\u0437\u0439\u043b-\u043d\u043f\u0440\u0442"
-               r"\u0444-\u044e\u0413\u0414\u0415\u0417\u0419\u041b-\u041d\u041f\u0420\u0422\u0424-\u042e][ ,.;:!?\n]"),
-    re.compile(r"[0-9](?<=[^\W\d_][0-9])"),                            # letters mixed with digits
-    re.compile(r"[0-9](?=[^\W\d_])(?!(?:st|nd|rd|th|s|d)\b)"),
+    # a lone consonant as a word; a capital followed by a full stop is an initial ("M. Waldman")
+    re.compile(f"[ \\n](?:[{_LOWER_CONSONANT}][ ,.;:!?\\n]|[{_UPPER_CONSONANT}][ ,;:!?\\n])"),
+    re.compile(r"[0-9](?:(?<=[^\W\d_][0-9])|(?=[^\W\d_])(?!(?:st|nd|rd|th|s|d)\b))"),  # letters mixed with digits
     re.compile("[" + _PUNCT_CLASS + "]{4,}"),                            # runs of punctuation
 )
+_GATED = (0, 2)  # broken words, punctuation runs: skipped for the rest of a long text if its first MB has none
 _GATE_SAMPLE = 1_000_000
 _MIXED_SCRIPT = re.compile(r"[\u0400-\u04ff](?<=[A-Za-z][\u0400-\u04ff])|[\u0400-\u04ff](?=[A-Za-z])")
 
@@ -80,10 +83,11 @@ def suspicious_indices(paragraphs: list[str], chars: set[str] | None = None) -> 
     joined = "\n\n\n".join(parts) + "\n"
     distinct = chars if chars is not None else set(joined)
     patterns = list(_SUSPECTS)
-    if len(joined) > 2 * _GATE_SAMPLE and not _SUSPECTS[0].search(joined, 0, _GATE_SAMPLE):
-        # Broken one-letter words come from bad scans, which show them on every page: when the
-        # first megabyte has none, the costliest scan is skipped for the rest of a long book.
-        patterns.pop(0)
+    if len(joined) > 2 * _GATE_SAMPLE:
+        # Broken one-letter words and punctuation runs come from bad scans, which show them on
+        # every page: when the first megabyte has none, those scans are skipped for the rest of a
+        # long text (a few MB and up; a normal book is always scanned whole).
+        patterns = [p for i, p in enumerate(_SUSPECTS) if i not in _GATED or p.search(joined, 0, _GATE_SAMPLE)]
     # Odd symbols: the distinct characters are few, so test those once and search only for the odd
     # ones found (a negated class would test every character of the book).
     odd = {ch for ch in distinct if not (ch.isalnum() or ch.isspace() or ch in _PUNCT_OK)
@@ -108,7 +112,7 @@ def noise_score(text: str) -> float:
     if not visible:
         return 0.0
     symbol_ratio = len(_ODD.findall(text)) / visible + max(0.0, len(_PUNCT.findall(text)) / visible - 0.15)
-    words = _WORD.findall(text)
+    words = _WORD.findall(_INITIAL.sub(" ", text) if "." in text else text)
     if not words:
         return 1.0
     broken = sum(1 for w in words if len(w) == 1 and w.isalpha() and w not in _ONE_LETTER_OK)

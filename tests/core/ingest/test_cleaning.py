@@ -132,3 +132,19 @@ def test_giant_paragraph_is_cut_near_sentence_ends():
     pieces = split_giant(text)
     assert len(pieces) > 1 and all(len(p) <= 10_001 for p in pieces)
     assert all(p.endswith(".") for p in pieces) and " ".join(pieces) == text
+
+
+def test_initials_are_not_broken_words():
+    text = "M. Waldman and M. Krempe spoke to R. W. Walton, and А. С. Пушкин was read aloud that night."
+    assert noise_score(text) == 0.0
+    from core.ingest.textstats import suspicious_indices
+    assert suspicious_indices([text]) == set()
+    assert suspicious_indices(["The old man w rote to h is son every day of the long winter."]) == {0}
+
+
+def test_long_text_still_finds_noise_its_first_megabyte_shows():
+    from core.ingest.textstats import suspicious_indices
+    clean = [PROSE] * 8000  # 2.6 MB of clean prose: long enough for the first-megabyte gate
+    noisy = "Tbe ma n w ent to t he riv er and s aw t he b oat."
+    hits = suspicious_indices([noisy] + clean + [noisy])
+    assert {0, len(clean) + 1} <= hits
