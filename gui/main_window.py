@@ -1,13 +1,22 @@
-"""The main window: the stages as pages (Corpus, Format, Model, Train, Chat) in a side list."""
+"""The main window: the stages as pages (Corpus, Format, Model, Train, Chat, Export) in a side list.
+
+Text is translated once, as the window is built (gui.i18n); the Language menu saves a choice and
+offers a restart rather than re-translating live, so a window is never half in one language.
+"""
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
-                               QMessageBox, QStackedWidget, QTextBrowser, QVBoxLayout, QWidget)
+import os
+import sys
+
+from PySide6.QtCore import QProcess, QProcessEnvironment, QSize, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QMainWindow, QMessageBox, QStackedWidget, QTextBrowser, QVBoxLayout, QWidget)
 
 from core import __version__
 from core.demo import MANUAL
+from gui import i18n
+from gui.i18n import N_, tr
 from gui.pages.chat_page import ChatPage
 from gui.pages.corpus_page import CorpusPage
 from gui.pages.export_page import ExportPage
@@ -16,8 +25,10 @@ from gui.pages.model_page import ModelPage
 from gui.pages.train_page import TrainPage
 from gui.state import AppState
 
-HINTS = {"Corpus": "your books and documents", "Format": "how the model sees them", "Model": "the base model",
-         "Train": "train a LoRA adapter", "Chat": "talk to the result", "Export": "GGUF for llama.cpp and Ollama"}
+HINTS = {"Corpus": N_("your books and documents"), "Format": N_("how the model sees them"),
+         "Model": N_("the base model"), "Train": N_("train a LoRA adapter"), "Chat": N_("talk to the result"),
+         "Export": N_("GGUF for llama.cpp and Ollama")}
+MANUAL_RU = i18n.CATALOG_DIR / "manual.ru.md"
 
 
 class MainWindow(QMainWindow):
@@ -43,8 +54,8 @@ class MainWindow(QMainWindow):
                                "#nav::item:selected { background: #2563eb; color: white; }")
         self.stack = QStackedWidget()
         for number, page in enumerate(self.pages, 1):
-            item = QListWidgetItem(f"{number}   {page.title}")
-            item.setToolTip(HINTS[page.title])
+            item = QListWidgetItem(f"{number}   {tr(page.title)}")
+            item.setToolTip(tr(HINTS[page.title]))
             item.setSizeHint(QSize(190, 44))
             self.nav.addItem(item)
             self.stack.addWidget(page)
@@ -70,55 +81,115 @@ class MainWindow(QMainWindow):
 
     def _show_heading(self, index: int) -> None:
         title = self.pages[index].title
-        self.heading.setText(f"{title} <span style='font-size:13px; font-weight:400; color:#667085'>"
-                             f"— {HINTS[title]}</span>")
+        self.heading.setText(f"{tr(title)} <span style='font-size:13px; font-weight:400; color:#667085'>"
+                             f"— {tr(HINTS[title])}</span>")
 
     def _menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        for text, shortcut, slot in (("&New project…", QKeySequence.StandardKey.New, self.new_project),
-                                     ("&Open project…", QKeySequence.StandardKey.Open, self.open_project),
-                                     ("&Quit", QKeySequence.StandardKey.Quit, self.close)):
+        file_menu = self.menuBar().addMenu(tr("&File"))
+        for text, shortcut, slot in ((tr("&New project…"), QKeySequence.StandardKey.New, self.new_project),
+                                     (tr("&Open project…"), QKeySequence.StandardKey.Open, self.open_project),
+                                     (tr("&Quit"), QKeySequence.StandardKey.Quit, self.close)):
             action = QAction(text, self)
             action.setShortcut(shortcut)
             action.triggered.connect(slot)
             file_menu.addAction(action)
-        help_menu = self.menuBar().addMenu("&Help")
-        manual = QAction("User &manual", self)
+        self._language_menu()
+        help_menu = self.menuBar().addMenu(tr("&Help"))
+        manual = QAction(tr("User &manual"), self)
         manual.triggered.connect(self.show_manual)
         help_menu.addAction(manual)
-        about = QAction("&About Scriptorium", self)
+        about = QAction(tr("&About Scriptorium"), self)
         about.triggered.connect(lambda: QMessageBox.about(
-            self, "About Scriptorium", f"Scriptorium {__version__}\nYour books → a tuned local language model."))
+            self, tr("About Scriptorium"),
+            tr("Scriptorium {version}\nYour books → a tuned local language model.", version=__version__)))
         help_menu.addAction(about)
+
+    def _language_menu(self) -> None:
+        # Both languages in the title and each language in its own words: findable by someone who
+        # cannot read the current one.
+        menu = self.menuBar().addMenu("Language / Язык")
+        menu.setObjectName("languageMenu")
+        group = QActionGroup(self)
+        chosen = i18n.saved_language() or i18n.language()
+        self.language_actions: dict[str, QAction] = {}
+        for code, name in i18n.LANGUAGES.items():
+            action = QAction(name, self, checkable=True, checked=code == chosen)
+            action.setObjectName(f"language_{code}")
+            action.triggered.connect(lambda _checked=False, code=code: self.choose_language(code))
+            group.addAction(action)
+            menu.addAction(action)
+            self.language_actions[code] = action
+
+    def choose_language(self, lang: str) -> None:
+        """Save the UI language; it applies from the next start (offered right away when idle)."""
+        i18n.save_language(lang)
+        forced = os.environ.get(i18n.ENV_VAR, "").strip().lower()
+        forced = forced if forced in i18n.LANGUAGES else ""
+        if forced == lang or (not forced and lang == i18n.language()):
+            return
+        # Told in the chosen language: that is the one the user reads best.
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setWindowTitle(i18n.translate("Language", lang))
+        restart = None
+        if forced:
+            box.setText(i18n.translate("Saved. The environment variable {var}={value} is set, and it takes "
+                                       "precedence: unset it to use this choice.", lang, var=i18n.ENV_VAR,
+                                       value=forced))
+        else:
+            box.setText(i18n.translate("The new language applies after Scriptorium restarts.", lang))
+            restart = box.addButton(i18n.translate("Restart now", lang), QMessageBox.ButtonRole.AcceptRole)
+            box.addButton(i18n.translate("Later", lang), QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        clicked = box.clickedButton()
+        box.deleteLater()
+        if restart is not None and clicked is restart:
+            self.restart()
+
+    def restart(self) -> None:
+        """Start a new app on the open project, then quit (close() asks first if a job is running)."""
+        if not self.close():
+            return
+        process = QProcess()
+        process.setProgram(sys.executable)
+        process.setArguments(sys.argv)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("SCRIPTORIUM_PROJECT", str(self.state.project.root))
+        process.setProcessEnvironment(env)
+        process.startDetached()
+        QApplication.quit()
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"Scriptorium — {self.state.project.root.name}")
-        self.statusBar().showMessage(f"Project folder: {self.state.project.root}")
+        self.statusBar().showMessage(tr("Project folder: {path}", path=self.state.project.root))
 
     def _busy(self) -> bool:
         if self.state.jobs.running():
-            QMessageBox.information(self, "Busy", "Wait for the running job to finish (or stop it) first.")
+            QMessageBox.information(self, tr("Busy"), tr("Wait for the running job to finish (or stop it) first."))
             return True
         return False
 
     def new_project(self) -> None:
         if self._busy():
             return
-        folder = QFileDialog.getExistingDirectory(self, "Choose an empty folder for the new project")
+        folder = QFileDialog.getExistingDirectory(self, tr("Choose an empty folder for the new project"))
         if folder:
             self.state.open_project(folder)
 
     def open_project(self) -> None:
         if self._busy():
             return
-        folder = QFileDialog.getExistingDirectory(self, "Open a project folder")
+        folder = QFileDialog.getExistingDirectory(self, tr("Open a project folder"))
         if folder:
             self.state.open_project(folder)
 
     def show_manual(self) -> None:
         viewer = QTextBrowser()
-        viewer.setMarkdown(MANUAL.read_text(encoding="utf-8"))
-        viewer.setWindowTitle("Scriptorium user manual")
+        # resources/manual.md stays English (it is also the demo's training text); the Russian
+        # manual lives with the translations.
+        manual = MANUAL_RU if i18n.language() == "ru" and MANUAL_RU.exists() else MANUAL
+        viewer.setMarkdown(manual.read_text(encoding="utf-8"))
+        viewer.setWindowTitle(tr("Scriptorium user manual"))
         viewer.resize(720, 640)
         viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         viewer.show()
@@ -126,8 +197,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         if self.state.jobs.running():
-            answer = QMessageBox.question(self, "Quit Scriptorium?",
-                                          "A job is still running. Stop it and quit? A training run saves its adapter.")
+            answer = QMessageBox.question(self, tr("Quit Scriptorium?"),
+                                          tr("A job is still running. Stop it and quit? A training run saves its "
+                                             "adapter."))
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return

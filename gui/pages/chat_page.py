@@ -2,20 +2,22 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTextBrowser, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTextBrowser,
+                               QVBoxLayout, QWidget)
 
 from core.config import ChatConfig, ConfigError
 from core.events import Event
+from gui.i18n import N_, tr
 from gui.state import AppState
 from gui.widgets.config_form import ConfigForm
 
-MODES = [("Tuned model", ("tuned",)), ("Base model", ("base",)), ("Both: base, then tuned", ("base", "tuned"))]
-SIDE_LABEL = {"tuned": "Tuned", "base": "Base"}
+MODES = [(N_("Tuned model"), ("tuned",)), (N_("Base model"), ("base",)),
+         (N_("Both: base, then tuned"), ("base", "tuned"))]
+SIDE_LABEL = {"tuned": N_("Tuned"), "base": N_("Base")}
 
 
 class ChatPage(QWidget):
-    title = "Chat"
+    title = N_("Chat")
 
     def __init__(self, state: AppState) -> None:
         super().__init__()
@@ -27,32 +29,34 @@ class ChatPage(QWidget):
 
         self.mode = QComboBox()
         for label, sides in MODES:
-            self.mode.addItem(label, sides)
+            self.mode.addItem(tr(label), sides)
         self.backend_box = QComboBox()
         self.backend_box.addItem("transformers (PEFT)", "transformers")
-        self.backend_box.addItem("llama.cpp (exported GGUF)", "llamacpp")
-        self.backend_box.setToolTip("llama.cpp answers with the exported GGUF files (export the run first); "
-                                    "it is several times faster on a CPU")
+        self.backend_box.addItem(tr("llama.cpp (exported GGUF)"), "llamacpp")
+        self.backend_box.setToolTip(tr("llama.cpp answers with the exported GGUF files (export the run first); "
+                                       "it is several times faster on a CPU"))
         self.settings = ConfigForm(ChatConfig, ("max_new_tokens", "temperature"))
         self.run_label = QLabel()
         self.transcript = QTextBrowser()
         self.transcript.setOpenExternalLinks(False)
         self.input = QLineEdit()
-        self.input.setPlaceholderText("Ask something about your books…")
+        self.input.setPlaceholderText(tr("Ask something about your books…"))
         self.input.returnPressed.connect(self.send)
-        self.send_button = QPushButton("Send")
+        self.send_button = QPushButton(tr("Send"))
         self.send_button.clicked.connect(self.send)
-        self.stop_button = QPushButton("Stop")
+        self.stop_button = QPushButton(tr("Stop"))
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
-        clear = QPushButton("New conversation")
+        clear = QPushButton(tr("New conversation"))
         clear.clicked.connect(self.clear)
 
+        # two small forms side by side rather than one long row: translated labels and combo
+        # texts grow, and a single row set the window's minimum width
+        who = QFormLayout()
+        who.addRow(tr("Answer with"), self.mode)
+        who.addRow(tr("Engine"), self.backend_box)
         top = QHBoxLayout()
-        top.addWidget(QLabel("Answer with"))
-        top.addWidget(self.mode)
-        top.addWidget(QLabel("through"))
-        top.addWidget(self.backend_box)
+        top.addLayout(who)
         top.addWidget(self.settings)
         top.addStretch(1)
         top.addWidget(clear)
@@ -72,10 +76,10 @@ class ChatPage(QWidget):
     def refresh(self) -> None:
         try:
             run = self.state.project.run_dir()
-            self.run_label.setText(f"Adapter: {run.name} (newest run)")
+            self.run_label.setText(tr("Adapter: {run} (newest run)", run=run.name))
             self.send_button.setEnabled(self.job is None)
         except Exception:  # no run yet: say what to do instead of a dead chat box
-            self.run_label.setText("No trained adapter yet: train one on the Train page first.")
+            self.run_label.setText(tr("No trained adapter yet: train one on the Train page first."))
             self.send_button.setEnabled(False)
 
     def clear(self) -> None:
@@ -90,9 +94,10 @@ class ChatPage(QWidget):
         try:
             settings = self.settings.value()
         except ConfigError as exc:
-            self.run_label.setText(f"Check the settings: {exc}")
+            self.run_label.setText(tr("Check the settings: {error}", error=exc))
             return
         sides = self.mode.currentData()
+        loading = tr("Loading the tuned model…")  # translated here: the job runs outside the GUI thread
         project, history = self.state.project, list(self.history)
         run = project.run_dir()
         key = (run, self.backend_box.currentData())
@@ -104,7 +109,7 @@ class ChatPage(QWidget):
 
             chat = cached
             if chat is None:
-                report(Event("log", "chat", "Loading the tuned model…"))
+                report(Event("log", "chat", loading))
                 backend = LlamaCppChat if key[1] == "llamacpp" else TransformersChat
                 chat = backend.from_run(project, run.name)
             answers = {}
@@ -118,7 +123,7 @@ class ChatPage(QWidget):
             return chat, key, answers
 
         self.input.clear()
-        self._append_html(f"<p><b>You:</b> {_escape(prompt)}</p>")
+        self._append_html(f"<p><b>{tr('You:')}</b> {_escape(prompt)}</p>")
         self.send_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.pending_prompt = prompt
@@ -130,7 +135,7 @@ class ChatPage(QWidget):
 
     def on_event(self, event: Event) -> None:
         if "side" in event.data:
-            self._append_html(f"<p><b>{SIDE_LABEL[event.data['side']]}:</b> ")
+            self._append_html(f"<p><b>{tr(SIDE_LABEL[event.data['side']])}:</b> ")
         elif "piece" in event.data:
             cursor = self.transcript.textCursor()
             cursor.movePosition(QTextCursor.MoveOperation.End)
@@ -148,7 +153,8 @@ class ChatPage(QWidget):
         self._finish()
 
     def on_failed(self, message: str) -> None:
-        self._append_html(f"<p style='color:#b3261e'>Could not answer: {_escape(message)}</p>")
+        text = tr("Could not answer: {message}", message=_escape(message))
+        self._append_html(f"<p style='color:#b3261e'>{text}</p>")
         self._finish()
 
     def _finish(self) -> None:

@@ -10,16 +10,17 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QP
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from core.events import Event
+from gui.i18n import N_, tr
 from gui.state import AppState
 
-_STATUS = {"ok": ("Read", "#1b7f3b"), "warning": ("Read, with warnings", "#a15c00"),
-           "skipped": ("Already in corpus", "#666666"), "failed": ("Failed", "#b3261e")}
-_FILTER = ("Books and documents (*.txt *.text *.md *.markdown *.html *.htm *.xhtml *.pdf *.epub *.fb2 *.zip *.docx "
-           "*.odt *.rtf *.mobi *.azw3 *.srt);;All files (*)")
+_STATUS = {"ok": (N_("Read"), "#1b7f3b"), "warning": (N_("Read, with warnings"), "#a15c00"),
+           "skipped": (N_("Already in corpus"), "#666666"), "failed": (N_("Failed"), "#b3261e")}
+_PATTERNS = "*.txt *.text *.md *.markdown *.html *.htm *.xhtml *.pdf *.epub *.fb2 *.zip *.docx *.odt *.rtf *.mobi " \
+            "*.azw3 *.srt"
 
 
 class CorpusPage(QWidget):
-    title = "Corpus"
+    title = N_("Corpus")
 
     def __init__(self, state: AppState) -> None:
         super().__init__()
@@ -27,24 +28,26 @@ class CorpusPage(QWidget):
         self.job = None
         self.setAcceptDrops(True)
 
-        self.drop_hint = QLabel("Drop books and documents here\n(EPUB, FB2, PDF, DOCX, ODT, RTF, HTML, Markdown, "
-                                "text, .zip archives — or whole folders)")
+        self.drop_hint = QLabel(tr("Drop books and documents here\n(EPUB, FB2, PDF, DOCX, ODT, RTF, HTML, Markdown, "
+                                   "text, .zip archives — or whole folders)"))
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_hint.setWordWrap(True)  # the list of formats must not set the window's minimum width
         self.drop_hint.setObjectName("dropZone")
         self.drop_hint.setMinimumHeight(110)
         self.drop_hint.setStyleSheet("#dropZone { border: 2px dashed #9aa4b2; border-radius: 10px; color: #4a5568;"
                                      " font-size: 15px; background: #f7f9fc; }")
-        add_files = QPushButton("Add files…")
+        add_files = QPushButton(tr("Add files…"))
         add_files.clicked.connect(self.choose_files)
-        add_folder = QPushButton("Add folder…")
+        add_folder = QPushButton(tr("Add folder…"))
         add_folder.clicked.connect(self.choose_folder)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.summary = QLabel()
 
         self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["File", "Status", "Chunks", "Details"])
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setHorizontalHeaderLabels([tr("File"), tr("Status"), tr("Chunks"), tr("Details")])
+        for column in (0, 1):  # file names and statuses (longer in Russian) are never cut
+            self.table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -74,19 +77,20 @@ class CorpusPage(QWidget):
             self.add_paths(paths)
 
     def choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add documents", "", _FILTER)
+        name_filter = f"{tr('Books and documents')} ({_PATTERNS});;{tr('All files')} (*)"
+        files, _ = QFileDialog.getOpenFileNames(self, tr("Add documents"), "", name_filter)
         if files:
             self.add_paths([Path(f) for f in files])
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of documents")
+        folder = QFileDialog.getExistingDirectory(self, tr("Add a folder of documents"))
         if folder:
             self.add_paths([Path(folder)])
 
     # ---- the ingest job
     def add_paths(self, paths: list[Path]) -> None:
         if self.job is not None:
-            self.summary.setText("Still reading the previous files; drop again when done.")
+            self.summary.setText(tr("Still reading the previous files; drop again when done."))
             return
         project = self.state.project
 
@@ -99,7 +103,7 @@ class CorpusPage(QWidget):
 
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self.summary.setText("Preparing the tokenizer…")
+        self.summary.setText(tr("Preparing the tokenizer…"))
         self.job = self.state.jobs.start(job, self.on_event, self.on_done, self.on_failed)
 
     def on_event(self, event: Event) -> None:
@@ -115,13 +119,14 @@ class CorpusPage(QWidget):
         self.progress.setVisible(False)
         self.refresh()
         s = result.summary()
-        self.summary.setText(f"{s['ingested']} read, {s['skipped']} already there, {s['failed']} failed")
+        self.summary.setText(tr("{read} read, {skipped} already there, {failed} failed", read=s["ingested"],
+                                skipped=s["skipped"], failed=s["failed"]))
         self.state.corpus_changed.emit()
 
     def on_failed(self, message: str) -> None:
         self.job = None
         self.progress.setVisible(False)
-        self.summary.setText(f"Could not read the files: {message}")
+        self.summary.setText(tr("Could not read the files: {message}", message=message))
         self.refresh()
 
     def refresh(self) -> None:
@@ -132,9 +137,10 @@ class CorpusPage(QWidget):
         for r, row in enumerate(rows):
             label, color = _STATUS.get(row["status"], (row["status"], "#000000"))
             read = row["status"] in ("ok", "warning")
-            detail = row["reason"] or (f"{row.get('tokens', 0)} tokens, {row.get('encoding') or row.get('format', '')}"
-                                       if read else "")
-            cells = [Path(row["path"]).name, label, str(row.get("chunks", 0)) if read else "", detail]
+            # the reason comes from core and stays English; what the GUI itself writes is translated
+            detail = row["reason"] or (tr("{tokens} tokens, {encoding}", tokens=row.get("tokens", 0),
+                                          encoding=row.get("encoding") or row.get("format", "")) if read else "")
+            cells = [Path(row["path"]).name, tr(label), str(row.get("chunks", 0)) if read else "", detail]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(row["path"] if c == 0 else text)

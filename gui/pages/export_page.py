@@ -8,14 +8,15 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 
 from core.events import Event
 from core.export.gguf_merge import QUANT_TYPES
+from gui.i18n import N_, tr
 from gui.state import AppState
 
-KINDS = [("Adapter (small file next to the base model)", "adapter"),
-         ("Merged model (one standalone file)", "merged"), ("Both", "both")]
+KINDS = [(N_("Adapter (small file next to the base model)"), "adapter"),
+         (N_("Merged model (one standalone file)"), "merged"), (N_("Both"), "both")]
 
 
 class ExportPage(QWidget):
-    title = "Export"
+    title = N_("Export")
 
     def __init__(self, state: AppState) -> None:
         super().__init__()
@@ -24,35 +25,36 @@ class ExportPage(QWidget):
         self.run = QComboBox()
         self.kind = QComboBox()
         for label, key in KINDS:
-            self.kind.addItem(label, key)
+            self.kind.addItem(tr(label), key)
         self.quant = QComboBox()
         self.quant.addItems(["Q8_0", "Q4_K_M", "Q5_K_M", "Q6_K", "f16"])
-        self.quant.setToolTip("Quantization of the merged file: smaller files, slightly different answers. "
-                              f"All: {', '.join(QUANT_TYPES)}")
+        self.quant.setToolTip(tr("Quantization of the merged file: smaller files, slightly different answers. "
+                                 "All: {types}", types=", ".join(QUANT_TYPES)))
         self.base_gguf = QLineEdit()
-        self.base_gguf.setPlaceholderText("only for a Hugging Face folder base: the same model as a .gguf file")
-        browse = QPushButton("Browse…")
+        self.base_gguf.setPlaceholderText(tr("only for a Hugging Face folder base: the same model as a .gguf file"))
+        browse = QPushButton(tr("Browse…"))
         browse.clicked.connect(self._browse_base)
         self.base_row = QHBoxLayout()
         self.base_row.addWidget(self.base_gguf, 1)
         self.base_row.addWidget(browse)
-        self.verify = QCheckBox("Verify: compare llama.cpp with the trained model, token by token")
+        self.verify = QCheckBox(tr("Verify: compare llama.cpp with the trained model, token by token"))
         self.verify.setChecked(True)
-        self.export_button = QPushButton("Export GGUF")
+        self.export_button = QPushButton(tr("Export GGUF"))
         self.export_button.clicked.connect(self.start)
-        self.open_button = QPushButton("Open folder")
+        self.open_button = QPushButton(tr("Open folder"))
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(self.open_folder)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.result = QTextBrowser()
-        self.result.setPlaceholderText("The exported files, the Ollama command and the verification appear here.")
+        self.result.setPlaceholderText(tr("The exported files, the Ollama command and the verification appear "
+                                          "here."))
 
         form = QFormLayout()
-        form.addRow("Run", self.run)
-        form.addRow("What to export", self.kind)
-        form.addRow("Merged file quantization", self.quant)
-        form.addRow("Base GGUF", self.base_row)
+        form.addRow(tr("Run"), self.run)
+        form.addRow(tr("What to export"), self.kind)
+        form.addRow(tr("Merged file quantization"), self.quant)
+        form.addRow(tr("Base GGUF"), self.base_row)
         form.addRow("", self.verify)
         buttons = QHBoxLayout()
         buttons.addWidget(self.export_button)
@@ -61,7 +63,7 @@ class ExportPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
-        layout.addWidget(QLabel("Result"))
+        layout.addWidget(QLabel(tr("Result")))
         layout.addWidget(self.result, 1)
         state.run_finished.connect(lambda _run: self.refresh())
         state.project_changed.connect(lambda _p: self.refresh())
@@ -74,7 +76,7 @@ class ExportPage(QWidget):
             self.run.addItem(name)
         self.export_button.setEnabled(bool(runs) and self.job is None)
         if not runs:
-            self.result.setPlainText("No trained adapter yet: train one on the Train page first.")
+            self.result.setPlainText(tr("No trained adapter yet: train one on the Train page first."))
 
     def start(self) -> None:
         project, run = self.state.project, self.run.currentText()
@@ -88,7 +90,7 @@ class ExportPage(QWidget):
         self.export_button.setEnabled(False)
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self.result.setPlainText("Exporting…")
+        self.result.setPlainText(tr("Exporting…"))
         self.job = self.state.jobs.start(job, self.on_event, self.on_done, self.on_failed)
 
     def on_event(self, event: Event) -> None:
@@ -103,28 +105,32 @@ class ExportPage(QWidget):
         self.progress.setVisible(False)
         self.folder = summary["folder"]
         self.open_button.setEnabled(True)
-        lines = [f"<p><b>Folder:</b> {summary['folder']}</p>"]
+        lines = [f"<p><b>{tr('Folder:')}</b> {summary['folder']}</p>"]
         if "adapter" in summary:
-            lines.append(f"<p><b>Adapter:</b> adapter.gguf ({summary['adapter']['bytes'] / 1e6:.1f} MB) for the base "
-                         f"{summary['base_gguf']}<br>Ollama: <code>ollama create my-model -f Modelfile</code></p>")
+            about = tr("adapter.gguf ({size:.1f} MB) for the base {base}", size=summary["adapter"]["bytes"] / 1e6,
+                       base=summary["base_gguf"])
+            lines.append(f"<p><b>{tr('Adapter:')}</b> {about}"
+                         "<br>Ollama: <code>ollama create my-model -f Modelfile</code></p>")
         if "merged" in summary:
-            lines.append(f"<p><b>Merged:</b> {summary['merged']['path']} ({summary['merged']['bytes'] / 1e6:.1f} MB)"
+            size = tr("{size:.1f} MB", size=summary["merged"]["bytes"] / 1e6)
+            lines.append(f"<p><b>{tr('Merged:')}</b> {summary['merged']['path']} ({size})"
                          "<br>Ollama: <code>ollama create my-model -f Modelfile.merged</code></p>")
         check = summary.get("verification")
-        if check:
+        if check:  # the summary itself is core's sentence (English)
             color = "#1b7f3b" if check["passed"] is not False else "#b3261e"
-            lines.append(f"<p style='color:{color}'><b>Verification:</b> {check['summary']}</p>")
+            lines.append(f"<p style='color:{color}'><b>{tr('Verification:')}</b> {check['summary']}</p>")
         self.result.setHtml("".join(lines))
         self.refresh()
 
     def on_failed(self, message: str) -> None:
         self.job = None
         self.progress.setVisible(False)
-        self.result.append(f"Export failed: {message}")
+        self.result.append(tr("Export failed: {message}", message=message))
         self.refresh()
 
     def _browse_base(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose the base model as GGUF", "", "GGUF models (*.gguf)")
+        path, _ = QFileDialog.getOpenFileName(self, tr("Choose the base model as GGUF"), "",
+                                              f"{tr('GGUF models')} (*.gguf)")
         if path:
             self.base_gguf.setText(path)
 

@@ -14,12 +14,13 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
 
 from core.config import GENERATED_FORMATS, ConfigError, FormatConfig
 from core.events import Event
+from gui.i18n import N_, tr
 from gui.state import AppState
 from gui.widgets.config_form import ConfigForm
 
 PREVIEW_SAMPLES = 3
-INTRO = ("The preview shows the first samples exactly as the model will see them, special tokens included. "
-         "The loss covers only the part after ▶; ✂ marks where the max length cuts.")
+INTRO = N_("The preview shows the first samples exactly as the model will see them, special tokens included.")
+MARKS = N_("The loss covers only the part after ▶; ✂ marks where the max length cuts.")
 
 
 def _monospace() -> QPlainTextEdit:
@@ -30,7 +31,7 @@ def _monospace() -> QPlainTextEdit:
 
 
 class FormatPage(QWidget):
-    title = "Format"
+    title = N_("Format")
 
     def __init__(self, state: AppState) -> None:
         super().__init__()
@@ -39,21 +40,21 @@ class FormatPage(QWidget):
         self._action = "preview"
         self.last_preview = None  # core.formats.preview.Preview of the last preview or build
         self.form = ConfigForm(FormatConfig)
-        self.preview_button = QPushButton("Preview samples")
+        self.preview_button = QPushButton(tr("Preview samples"))
         self.preview_button.clicked.connect(self.preview)
-        self.build_button = QPushButton("Build dataset")
-        self.build_button.setToolTip("Write the dataset; for qa and paraphrase the base model writes every chunk "
-                                     "(resumable: what is written is kept when you stop)")
+        self.build_button = QPushButton(tr("Build dataset"))
+        self.build_button.setToolTip(tr("Write the dataset; for qa and paraphrase the base model writes every chunk "
+                                        "(resumable: what is written is kept when you stop)"))
         self.build_button.clicked.connect(self.build)
-        self.stop_button = QPushButton("Stop")
+        self.stop_button = QPushButton(tr("Stop"))
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
-        self.status = QLabel(INTRO)
+        self.status = QLabel(f"{tr(INTRO)} {tr(MARKS)}")
         self.status.setWordWrap(True)
         self.preview_text = _monospace()
         self.stats_text = _monospace()
-        self.stats_text.setPlaceholderText("Token counts, a length histogram and what the max length cuts "
-                                           "appear here after a preview.")
+        self.stats_text.setPlaceholderText(tr("Token counts, a length histogram and what the max length cuts "
+                                              "appear here after a preview."))
 
         row = QHBoxLayout()
         for button in (self.preview_button, self.build_button, self.stop_button):
@@ -82,7 +83,7 @@ class FormatPage(QWidget):
 
     # ---- jobs
     def _start(self, job, busy: str, action: str) -> None:
-        self._action = action
+        self._action = action  # "preview" or "build": which failure message show_error gives
         for button in (self.preview_button, self.build_button):
             button.setEnabled(False)
         self.stop_button.setEnabled(True)
@@ -100,7 +101,7 @@ class FormatPage(QWidget):
         try:
             return self.config()
         except ConfigError as exc:
-            self.status.setText(f"Check the settings: {exc}")
+            self.status.setText(tr("Check the settings: {error}", error=exc))
             return None
 
     def preview(self) -> None:
@@ -117,7 +118,8 @@ class FormatPage(QWidget):
             return preview(project, config, tokenizer, PREVIEW_SAMPLES, max_len, report, cancel)
 
         generated = config.format in GENERATED_FORMATS
-        self._start(job, "The base model writes the first samples…" if generated else "Rendering…", "preview")
+        busy = tr("The base model writes the first samples…") if generated else tr("Rendering…")
+        self._start(job, busy, "preview")
 
     def build(self) -> None:
         if (config := self._checked_config()) is None:
@@ -136,17 +138,19 @@ class FormatPage(QWidget):
             shown = preview_rows(load_samples(project, config.format), tokenizer, config.format, PREVIEW_SAMPLES,
                                  max_len)
             shown.stats["dropped"] = built.meta["dropped"]
-            shown.notes.append(f"Saved to {built.folder}: {len(built.train)} training and {len(built.eval)} "
-                               f"held-out samples" + ("" if built.meta["complete"] else
-                                                      " — incomplete; Build again to continue"))
+            counts = dict(folder=built.folder, train=len(built.train), held_out=len(built.eval))
+            shown.notes.append(tr("Saved to {folder}: {train} training and {held_out} held-out samples", **counts)
+                               if built.meta["complete"] else
+                               tr("Saved to {folder}: {train} training and {held_out} held-out samples — "
+                                  "incomplete; Build again to continue", **counts))
             return shown
 
-        self._start(job, "Building the dataset…", "build")
+        self._start(job, tr("Building the dataset…"), "build")
 
     def stop(self) -> None:
         if self.job is not None:
             self.job.cancel()
-            self.status.setText("Stopping after the current batch; what is written is kept…")
+            self.status.setText(tr("Stopping after the current batch; what is written is kept…"))
 
     # ---- results (delivered on the GUI thread)
     def on_event(self, event: Event) -> None:
@@ -161,23 +165,35 @@ class FormatPage(QWidget):
         self._idle()
         self.last_preview = result
         s = result.stats
-        self.status.setText(f"First {len(result.samples)} of {s['samples']} samples. {INTRO[INTRO.index('The loss'):]}")
-        blocks = [f"── sample {i + 1} · {v.tokens} tokens ({v.prompt_tokens} prompt, {v.completion_tokens} answer"
-                  f"{f', {v.cut_tokens} cut' if v.cut_tokens else ''}) ──\n{v.text}"
-                  for i, v in enumerate(result.samples)]
-        self.preview_text.setPlainText("\n\n".join(blocks) or "No usable sample.")
+        self.status.setText(tr("First {shown} of {total} samples.", shown=len(result.samples), total=s["samples"])
+                            + " " + tr(MARKS))
+        self.preview_text.setPlainText("\n\n".join(_sample_block(i, v) for i, v in enumerate(result.samples))
+                                       or tr("No usable sample."))
         dropped = s.get("dropped") or {}
-        lines = [f"{s['samples']} samples · {s['tokens']} tokens",
-                 f"length: min {s['min']} · median {s['median']} · mean {s['mean']} · max {s['max']}",
-                 f"max length {result.max_len}: {s['cut_tokens']} tokens cut from {s['cut_samples']} samples"
-                 + (f"; {s['no_answer_after_cut']} lose their whole answer" if s["no_answer_after_cut"] else ""),
-                 f"tokens the loss covers: {s['trained_tokens']}"]
-        if dropped:
-            lines.append("dropped: " + ", ".join(f"{n} {why}" for why, n in dropped.items()))
-        lines += ["", "tokens per sample", histogram_text(s["histogram"], result.max_len, width=20), ""]
+        lines = [tr("{samples} samples · {tokens} tokens", samples=s["samples"], tokens=s["tokens"]),
+                 tr("length: min {min} · median {median} · mean {mean} · max {max}",
+                    **{k: s[k] for k in ("min", "median", "mean", "max")}),
+                 tr("max length {max_len}: {cut_tokens} tokens cut from {cut_samples} samples",
+                    max_len=result.max_len, cut_tokens=s["cut_tokens"], cut_samples=s["cut_samples"])
+                 + (tr("; {count} lose their whole answer", count=s["no_answer_after_cut"])
+                    if s["no_answer_after_cut"] else ""),
+                 tr("tokens the loss covers: {count}", count=s["trained_tokens"])]
+        if dropped:  # the reasons are core's words (English)
+            lines.append(tr("dropped: {reasons}", reasons=", ".join(f"{n} {why}" for why, n in dropped.items())))
+        lines += ["", tr("tokens per sample"), histogram_text(s["histogram"], result.max_len, width=20), ""]
         lines += result.notes
         self.stats_text.setPlainText("\n".join(lines))
 
     def show_error(self, message: str) -> None:
         self._idle()
-        self.status.setText(f"Cannot {self._action}: {message}")
+        self.status.setText(tr("Cannot build the dataset: {message}", message=message) if self._action == "build"
+                            else tr("Cannot preview: {message}", message=message))
+
+
+def _sample_block(index: int, v) -> str:
+    """One previewed sample under a rule naming its number and token counts."""
+    counts = (tr("{tokens} tokens ({prompt} prompt, {answer} answer, {cut} cut)", tokens=v.tokens,
+                 prompt=v.prompt_tokens, answer=v.completion_tokens, cut=v.cut_tokens) if v.cut_tokens else
+              tr("{tokens} tokens ({prompt} prompt, {answer} answer)", tokens=v.tokens, prompt=v.prompt_tokens,
+                 answer=v.completion_tokens))
+    return f"── {tr('sample {number}', number=index + 1)} · {counts} ──\n{v.text}"

@@ -7,27 +7,29 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QVBoxLayout, QWidget)
 
 from core.config import ModelConfig
+from gui.i18n import N_, tr
 from gui.state import AppState
 
-KINDS = [("Embedded SmolLM2-135M-Instruct (works offline)", "embedded"),
-         ("Hugging Face model folder", "folder"), ("GGUF file", "gguf"), ("Hugging Face hub id (needs internet)", "hub")]
+KINDS = [(N_("Embedded SmolLM2-135M-Instruct (works offline)"), "embedded"),
+         (N_("Hugging Face model folder"), "folder"), (N_("GGUF file"), "gguf"),
+         (N_("Hugging Face hub id (needs internet)"), "hub")]
 
 
 class ModelPage(QWidget):
-    title = "Model"
+    title = N_("Model")
 
     def __init__(self, state: AppState) -> None:
         super().__init__()
         self.state = state
         self.kind = QComboBox()
         for label, key in KINDS:
-            self.kind.addItem(label, key)
+            self.kind.addItem(tr(label), key)
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self.location = QLineEdit()
-        self.location.setPlaceholderText("Folder, .gguf file or org/name")
-        self.browse = QPushButton("Browse…")
+        self.location.setPlaceholderText(tr("Folder, .gguf file or org/name"))
+        self.browse = QPushButton(tr("Browse…"))
         self.browse.clicked.connect(self._browse)
-        self.apply_button = QPushButton("Use this model")
+        self.apply_button = QPushButton(tr("Use this model"))
         self.apply_button.clicked.connect(self.apply)
         self.info = QLabel()
         self.info.setWordWrap(True)
@@ -36,8 +38,8 @@ class ModelPage(QWidget):
         where.addWidget(self.location, 1)
         where.addWidget(self.browse)
         form = QFormLayout()
-        form.addRow("Base model", self.kind)
-        form.addRow("Location", where)
+        form.addRow(tr("Base model"), self.kind)
+        form.addRow(tr("Location"), where)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.apply_button)
@@ -56,7 +58,7 @@ class ModelPage(QWidget):
             key = "folder" if Path(source).expanduser().exists() else "hub"
         self.kind.setCurrentIndex([k for _, k in KINDS].index(key))
         self.location.setText("" if key == "embedded" else source)
-        self.info.setText(f"Current base model: {source}")
+        self.info.setText(tr("Current base model: {source}", source=source))
         self._kind_changed()
 
     def _kind_changed(self) -> None:
@@ -66,9 +68,10 @@ class ModelPage(QWidget):
 
     def _browse(self) -> None:
         if self.kind.currentData() == "gguf":
-            path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model", "", "GGUF models (*.gguf)")
+            path, _ = QFileDialog.getOpenFileName(self, tr("Choose a GGUF model"), "",
+                                                  f"{tr('GGUF models')} (*.gguf)")
         else:
-            path = QFileDialog.getExistingDirectory(self, "Choose a Hugging Face model folder")
+            path = QFileDialog.getExistingDirectory(self, tr("Choose a Hugging Face model folder"))
         if path:
             self.location.setText(path)
 
@@ -78,7 +81,7 @@ class ModelPage(QWidget):
     def apply(self) -> None:
         source = self.source()
         if not source:
-            self.info.setText("Enter a location first.")
+            self.info.setText(tr("Enter a location first."))
             return
 
         def job(report, cancel):
@@ -86,15 +89,18 @@ class ModelPage(QWidget):
             return resolve(source, report)
 
         self.apply_button.setEnabled(False)
-        self.info.setText("Checking the model (a GGUF is converted once; this can take a minute)…")
+        self.info.setText(tr("Checking the model (a GGUF is converted once; this can take a minute)…"))
         self.state.jobs.start(job, None, self.on_resolved, self.on_failed)
 
     def on_resolved(self, resolved) -> None:
         self.apply_button.setEnabled(True)
         self.state.project.set_model(ModelConfig(resolved.source))
-        extra = f"\nGGUF (export target): {resolved.gguf_path}" if resolved.gguf_path else ""
-        self.info.setText(f"Using {resolved.name} ({resolved.kind}).\nTrainable copy: {resolved.load_dir}{extra}")
+        text = tr("Using {name} ({kind}).\nTrainable copy: {folder}", name=resolved.name, kind=resolved.kind,
+                  folder=resolved.load_dir)
+        if resolved.gguf_path:
+            text += "\n" + tr("GGUF (export target): {path}", path=resolved.gguf_path)
+        self.info.setText(text)
 
     def on_failed(self, message: str) -> None:
         self.apply_button.setEnabled(True)
-        self.info.setText(f"Cannot use this model: {message}")
+        self.info.setText(tr("Cannot use this model: {message}", message=message))

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar
 
 from core.config import ConfigError, FormatConfig, TrainConfig
 from core.events import Event
+from gui.i18n import N_, tr
 from gui.state import AppState
 from gui.widgets.config_form import ConfigForm
 
@@ -24,7 +25,7 @@ FORM_FIELDS = ("steps", "epochs", "lr", "lora_r", "lora_alpha", "batch_size", "g
 
 
 class TrainPage(QWidget):
-    title = "Train"
+    title = N_("Train")
 
     def __init__(self, state: AppState, format_config: Callable[[], FormatConfig]) -> None:
         super().__init__()
@@ -42,30 +43,33 @@ class TrainPage(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(300)
-        scroll.setMaximumWidth(380)
+        # as wide as the labels need (longer in Russian), so the form never scrolls sideways
+        scroll.setMinimumWidth(max(300, self.form.minimumSizeHint().width()
+                                   + scroll.verticalScrollBar().sizeHint().width() + 2 * scroll.frameWidth()))
+        scroll.setMaximumWidth(max(380, scroll.minimumWidth()))
 
-        self.start_button = QPushButton("Start training")
+        self.start_button = QPushButton(tr("Start training"))
         self.start_button.clicked.connect(self.start)
-        self.stop_button = QPushButton("Stop")
+        self.stop_button = QPushButton(tr("Stop"))
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
-        self.estimate_button = QPushButton("Estimate memory")
-        self.estimate_button.setToolTip("Train 2 steps with these settings in the background and measure peak memory")
+        self.estimate_button = QPushButton(tr("Estimate memory"))
+        self.estimate_button.setToolTip(tr("Train 2 steps with these settings in the background and measure peak "
+                                           "memory"))
         self.estimate_button.clicked.connect(self.estimate)
         self.progress = QProgressBar()
-        self.status = QLabel("Ready. Training uses the corpus, the format and the base model you chose.")
+        self.status = QLabel(tr("Ready. Training uses the corpus, the format and the base model you chose."))
         self.status.setWordWrap(True)
 
         pg.setConfigOptions(antialias=True, background="w", foreground="#333")
         self.plot = pg.PlotWidget()
-        self.plot.setLabel("bottom", "step")
-        self.plot.setLabel("left", "loss")
+        self.plot.setLabel("bottom", tr("step"))
+        self.plot.setLabel("left", tr("loss"))
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.addLegend(offset=(-10, 10))
-        self.train_curve = self.plot.plot([], [], pen=pg.mkPen("#2563eb", width=2), name="training loss")
+        self.train_curve = self.plot.plot([], [], pen=pg.mkPen("#2563eb", width=2), name=tr("training loss"))
         self.eval_curve = self.plot.plot([], [], pen=pg.mkPen("#dc2626", width=2), symbol="o", symbolSize=7,
-                                         symbolBrush="#dc2626", name="held-out (eval) loss")
+                                         symbolBrush="#dc2626", name=tr("held-out (eval) loss"))
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(2000)
@@ -111,8 +115,9 @@ class TrainPage(QWidget):
                     self.eval_steps.append(m["step"])
                     self.eval_losses.append(m["eval_loss"])
             if self.losses:
-                self.status.setText(f"Last run {runs[-1].name}: {len(self.losses)} steps, "
-                                    f"loss {self.losses[0]:.3f} → {self.losses[-1]:.3f}.")
+                self.status.setText(tr("Last run {run}: {steps} steps, loss {first:.3f} → {last:.3f}.",
+                                       run=runs[-1].name, steps=len(self.losses), first=self.losses[0],
+                                       last=self.losses[-1]))
         self._update_curves()
 
     # ---- job control
@@ -121,7 +126,7 @@ class TrainPage(QWidget):
         try:
             return self.form.value(), self.format_config()
         except ConfigError as exc:
-            self.status.setText(f"Check the settings: {exc}")
+            self.status.setText(tr("Check the settings: {error}", error=exc))
             return None
 
     def start(self) -> None:
@@ -146,7 +151,7 @@ class TrainPage(QWidget):
         self.log.clear()
         self.progress.setRange(0, train_cfg.steps)
         self.progress.setValue(0)
-        self.status.setText("Loading the model…")
+        self.status.setText(tr("Loading the model…"))
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.redraw.start()
@@ -163,23 +168,24 @@ class TrainPage(QWidget):
             return estimate(project, project.model, fmt_cfg, train_cfg, None, cancel)
 
         self.estimate_button.setEnabled(False)
-        self.status.setText("Measuring memory with a 2-step dry run…")
+        self.status.setText(tr("Measuring memory with a 2-step dry run…"))
         self.state.jobs.start(job, None, self.on_estimate, self.on_estimate_failed)
 
     def on_estimate(self, result: dict) -> None:
         self.estimate_button.setEnabled(True)
-        self.status.setText(f"Peak memory measured here: {result['measured_peak_rss_gb']} GB. "
-                            f"On an NVIDIA GPU with QLoRA, about {result['gpu_qlora_estimate_gb']} GB.")
+        self.status.setText(tr("Peak memory measured here: {measured} GB. On an NVIDIA GPU with QLoRA, about "
+                               "{gpu} GB.", measured=result["measured_peak_rss_gb"],
+                               gpu=result["gpu_qlora_estimate_gb"]))
 
     def on_estimate_failed(self, message: str) -> None:
         self.estimate_button.setEnabled(True)
-        self.status.setText(f"Could not estimate memory: {message}")
+        self.status.setText(tr("Could not estimate memory: {message}", message=message))
 
     def stop(self) -> None:
         if self.job is not None:
             self.job.cancel()
             self.stop_button.setEnabled(False)
-            self.status.setText("Stopping after the current step; the adapter will be saved…")
+            self.status.setText(tr("Stopping after the current step; the adapter will be saved…"))
 
     def is_running(self) -> bool:
         return self.job is not None
@@ -193,8 +199,9 @@ class TrainPage(QWidget):
                 self.steps.append(event.data["step"])
                 self.losses.append(event.data["loss"])
                 eta = event.data.get("eta_s", 0)
-                self.status.setText(f"Step {event.data['step']}: loss {event.data['loss']:.3f} · "
-                                    f"{event.data.get('tokens_per_s', 0):.0f} tokens/s · about {eta:.0f} s left")
+                self.status.setText(tr("Step {step}: loss {loss:.3f} · {speed:.0f} tokens/s · about {eta:.0f} s left",
+                                       step=event.data["step"], loss=event.data["loss"],
+                                       speed=event.data.get("tokens_per_s", 0), eta=eta))
             if "eval_loss" in event.data:
                 self.eval_steps.append(event.data["step"])
                 self.eval_losses.append(event.data["eval_loss"])
@@ -218,13 +225,20 @@ class TrainPage(QWidget):
     def on_done(self, result) -> None:
         self._finish()
         self.last_result = result
-        verb = "Stopped" if result.cancelled else "Finished"
         first, last = result.first_loss, result.last_loss
-        losses = f"loss {first:.3f} → {last:.3f}" if first is not None else "no step completed"
-        self.status.setText(f"{verb} after {result.steps} steps: {losses}. Adapter saved; try it on the Chat page.")
+        losses = (tr("loss {first:.3f} → {last:.3f}", first=first, last=last) if first is not None
+                  else tr("no step completed"))
+        # whole sentences per outcome: word order and agreement differ between languages
+        if result.cancelled:
+            text = tr("Stopped after {steps} steps: {losses}. Adapter saved; try it on the Chat page.",
+                      steps=result.steps, losses=losses)
+        else:
+            text = tr("Finished after {steps} steps: {losses}. Adapter saved; try it on the Chat page.",
+                      steps=result.steps, losses=losses)
+        self.status.setText(text)
         self.state.run_finished.emit(result.run_dir)
 
     def on_failed(self, message: str) -> None:
         self._finish()
-        self.status.setText(f"Training failed: {message}")
+        self.status.setText(tr("Training failed: {message}", message=message))
         self.log.appendPlainText("✖ " + message)

@@ -2,6 +2,9 @@
 
 The dataclasses in ``core.config`` are the single source of names, defaults, choices and help;
 this widget only maps field types to editors, so a new setting shows up in the GUI by itself.
+Labels and help are English in core (the CLI shows them too) and translated here, as they are
+shown; choice values are identifiers saved in the project, so they stay as they are and get a
+translated explanation as tooltip instead.
 """
 from __future__ import annotations
 
@@ -9,16 +12,52 @@ import dataclasses
 import typing
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox,
                                QWidget)
 
 from core.config import ConfigError, from_dict, to_dict
+from gui.i18n import N_, tr
 
+# Where the field name capitalised reads badly ("Qa pairs", "Max file mb"); the rest is generated.
 _LABELS = {"lr": "Learning rate", "lora_r": "LoRA rank", "lora_alpha": "LoRA alpha", "lora_dropout": "LoRA dropout",
-           "max_seq_len": "Max sample tokens", "eval_every": "Evaluate every", "grad_accum": "Gradient accumulation"}
+           "max_seq_len": "Max sample tokens", "eval_every": "Evaluate every", "grad_accum": "Gradient accumulation",
+           "max_file_mb": "Max file size (MB)", "max_unpacked_mb": "Max unpacked size (MB)",
+           "file_timeout_s": "Time per file (s)", "unicode_nfc": "Unicode NFC",
+           "strip_gutenberg": "Strip Gutenberg licence",
+           "remove_headers_footers": "Remove headers and footers", "remove_contents": "Remove typed-in contents",
+           "dedup_paragraphs": "Drop repeated paragraphs", "near_dup_threshold": "Near-duplicate threshold",
+           "qa_pairs": "QA pairs per chunk", "qa_answers": "QA answers", "gen_batch_size": "Generation batch",
+           "gen_max_tokens": "Generation max tokens", "gen_temperature": "Generation temperature",
+           "eval_fraction": "Held-out share", "warmup_steps": "Warm-up steps", "rslora": "rsLoRA", "dora": "DoRA",
+           "top_p": "Top-p"}
+
+# What each choice means, for the combo box tooltips (the values themselves are saved identifiers).
+CHOICE_HINTS = {
+    "format": {"plain": N_("The raw text: teaches style and vocabulary"),
+               "chat": N_("A conversation: the user asks about a chapter, the assistant answers with the chunk"),
+               "markdown": N_("Markdown text with the book title and chapter headings"),
+               "json": N_("A JSON record per chunk: book, author, chapter, text"),
+               "yaml": N_("A YAML record per chunk: book, author, chapter, text"),
+               "instruction": N_("Small tasks built from the book (continue a passage, name its chapter …)"),
+               "qa": N_("Questions and answers written by the base model (slow, resumable)"),
+               "paraphrase": N_("Each chunk retold by the base model, next to the original (slow, resumable)"),
+               "custom": N_("Your own Jinja template")},
+    "qa_answers": {"passage": N_("The chunk's own sentence (reliable with small models)"),
+                   "model": N_("The base model's own answer")},
+    "split_by": {"chunk": N_("Hold out single chunks"), "book": N_("Hold out whole books")},
+    "noise_action": {"drop": N_("Drop noisy paragraphs"), "flag": N_("Keep noisy paragraphs, marked")},
+    "device": {"auto": N_("The GPU if there is one, else the processor"), "cpu": N_("The processor"),
+               "cuda": N_("An NVIDIA GPU"), "mps": N_("An Apple GPU")},
+    "quantization": {"auto": N_("QLoRA (4-bit) on an NVIDIA GPU, none elsewhere"),
+                     "none": N_("Full-precision base weights"), "nf4": N_("QLoRA: the base model in 4 bits")},
+    "precision": {"auto": N_("bf16 if this processor measures faster in it, else fp32"),
+                  "bf16": N_("bfloat16 autocast: faster on recent processors"), "fp32": N_("Full 32-bit math")},
+}
 
 
 def label_for(name: str) -> str:
+    """The English label of a field (a translation key; show it through ``tr``)."""
     return _LABELS.get(name, name.replace("_", " ").capitalize())
 
 
@@ -37,19 +76,29 @@ class ConfigForm(QWidget):
                 continue
             editor = self._editor(f)
             editor.setObjectName(f"field_{f.name}")
-            editor.setToolTip(f.metadata.get("help", ""))
-            label = QLabel(label_for(f.name))
-            label.setToolTip(f.metadata.get("help", ""))
+            help_text = tr(f.metadata["help"]) if f.metadata.get("help") else ""
+            editor.setToolTip(help_text)
+            label = QLabel(tr(label_for(f.name)))
+            label.setObjectName(f"label_{f.name}")
+            label.setToolTip(help_text)
             layout.addRow(label, editor)
             self.editors[f.name] = editor
         self.set_value(cls())
+        for f in dataclasses.fields(cls):  # a default equal to the first choice changed nothing: explain it now
+            if isinstance(self.editors.get(f.name), QComboBox):
+                self._explain_choice(self.editors[f.name], f, self.editors[f.name].currentText())
 
     def _editor(self, f: dataclasses.Field) -> QWidget:
         kind = self.hints[f.name]
         choices = f.metadata.get("choices")
         if choices:
             box = QComboBox()
-            box.addItems([str(c) for c in choices])
+            hints = CHOICE_HINTS.get(f.name, {})
+            for choice in map(str, choices):
+                box.addItem(choice)
+                if choice in hints:
+                    box.setItemData(box.count() - 1, tr(hints[choice]), Qt.ItemDataRole.ToolTipRole)
+            box.currentTextChanged.connect(lambda choice, box=box, f=f: self._explain_choice(box, f, choice))
             return box
         if kind is bool:
             return QCheckBox()
@@ -65,6 +114,13 @@ class ConfigForm(QWidget):
             spin.setSingleStep(f.default / 2 if small else 0.05)
             return spin
         return QLineEdit()
+
+    @staticmethod
+    def _explain_choice(box: QComboBox, f: dataclasses.Field, choice: str) -> None:
+        """The tooltip says what the field is for and what the chosen value does."""
+        help_text = tr(f.metadata["help"]) if f.metadata.get("help") else ""
+        hint = CHOICE_HINTS.get(f.name, {}).get(choice)
+        box.setToolTip(f"{help_text}\n\n{choice}: {tr(hint)}" if hint else help_text)
 
     def set_value(self, cfg: Any) -> None:
         for name, value in to_dict(cfg).items():
