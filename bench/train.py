@@ -36,15 +36,40 @@ def mixed_texts(n: int, seed: int = 0) -> list[str]:
     return out
 
 
-def flops_per_token(config: dict) -> float:
-    """LoRA on a frozen base: forward 2N + backward through activations 2N (no base weight grads)."""
+def flops_per_token(config: dict, lengths: list[int], rank: int) -> dict:
+    """Useful training FLOPs per real token, by part (padding and masked-out attention not counted).
+
+    frozen base weights: forward 2N + gradient through the activations 2N (no weight gradients);
+    LoRA weights (trainable): 6 per parameter; causal attention over each sample: the two score
+    matmuls forward (2·d·H·L(L+1) per layer) and twice that backward, averaged over these samples."""
     h, layers, vocab = config["hidden_size"], config["num_hidden_layers"], config["vocab_size"]
     inter = config["intermediate_size"]
     heads, kv = config["num_attention_heads"], config["num_key_value_heads"]
     head_dim = config.get("head_dim") or h // heads
-    per_layer = h * heads * head_dim * 2 + h * kv * head_dim * 2 + 3 * h * inter
-    n = layers * per_layer + vocab * h  # the output projection is a real matmul even when tied
-    return 4.0 * n
+    q, k = heads * head_dim, kv * head_dim
+    per_layer = h * q * 2 + h * k * 2 + 3 * h * inter
+    frozen = layers * per_layer + vocab * h  # the output projection is a real matmul even when tied
+    lora = layers * rank * ((h + q) * 2 + (h + k) * 2 + (h + inter) * 3)  # q,o; k,v; gate,up,down: r·(in+out)
+    attention = sum(6 * head_dim * heads * layers * n * (n + 1) for n in lengths) / sum(lengths)
+    return {"frozen base (4N)": 4.0 * frozen, "LoRA (6 per weight)": 6.0 * lora, "causal attention": attention}
+
+
+def matmul_peak(dtype_name: str) -> float:
+    """This machine's matmul GFLOP/s: the best of several timed rounds over two sizes (the strict reading)."""
+    import torch
+
+    dtype, best = getattr(torch, dtype_name), 0.0
+    for size in (1024, 1536):
+        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+        for _ in range(3):
+            a @ b
+        repeats = 10 if dtype is torch.bfloat16 else 4
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                a @ b
+            best = max(best, 2 * size ** 3 * repeats / (time.perf_counter() - start) / 1e9)
+    return best
 
 
 def baseline(load_dir: str, samples: list[dict], steps: int, batch: int, cfg) -> tuple[float, float]:
@@ -115,7 +140,8 @@ def side(args) -> dict:
         tps, seconds = baseline(resolved.load_dir, samples, args.steps, per_step, cfg)
         return {"tokens_per_s": tps, "seconds": seconds, "per_step": per_step, "precision": "fp32",
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "lengths": [lengths[0], lengths[len(lengths) // 2], lengths[-1]], "samples": len(samples)}
+                "lengths": [lengths[0], lengths[len(lengths) // 2], lengths[-1]], "all_lengths": lengths,
+                "samples": len(samples)}
     from core.config import ModelConfig
     from core.train import read_metrics, train
 
@@ -142,9 +168,7 @@ def main() -> None:
     if args.side:
         print("RESULT " + json.dumps(side(args)), flush=True)
         return
-    from core.train.precision import matmul_gflops
-
-    peak = {"fp32": matmul_gflops("float32", 1024, 10), "bf16": matmul_gflops("bfloat16", 1024, 10)}
+    peak = {"fp32": matmul_peak("float32"), "bf16": matmul_peak("bfloat16")}
     results = {}
     for name in ("baseline", "ours"):
         out = subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--samples", str(args.samples),
@@ -154,12 +178,17 @@ def main() -> None:
             sys.exit(f"{name} side failed:\n{out.stderr[-3000:]}")
         results[name] = json.loads(line[-1][7:])
     base, ours = results["baseline"], results["ours"]
-    per_token = flops_per_token(ours.pop("config"))
+    from core.config import TrainConfig
+
+    parts = flops_per_token(ours.pop("config"), base["all_lengths"], TrainConfig().lora_r)  # both sides' rank
+    per_token = sum(parts.values())
     lo, mid, hi = base["lengths"]
     print(f"{base['samples']} samples, tokens min/median/max {lo}/{mid}/{hi}; each side in its own process")
     base_mfu = base["tokens_per_s"] * per_token / (peak["fp32"] * 1e9)
     ours_mfu = ours["tokens_per_s"] * per_token / (peak[ours["precision"]] * 1e9)
-    print(f"matmul peak here: fp32 {peak['fp32']:.0f} GFLOP/s, bf16 {peak['bf16']:.0f} GFLOP/s")
+    print("training FLOPs per real token: " + ", ".join(f"{k} {v / 1e6:.0f}M" for k, v in parts.items())
+          + f" = {per_token / 1e6:.0f}M")
+    print(f"matmul peak here (best of 5 rounds, 1024² and 1536²): fp32 {peak['fp32']:.0f} GFLOP/s, bf16 {peak['bf16']:.0f} GFLOP/s")
     print(f"baseline (Trainer+PEFT, pad to longest, fp32, {base['per_step']} samples/step): "
           f"{base['tokens_per_s']:.0f} real tokens/s, MFU {base_mfu:.2f}, {base['seconds']:.1f} s, "
           f"peak RSS {base['peak_rss_mb']:.0f} MB")

@@ -158,8 +158,9 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
     for p in model.parameters():  # trainable LoRA weights stay fp32 even on a bf16 base
         if p.requires_grad:
             p.data = p.data.float()
+    from core.train.fused import fuse_lora_updates, skip_lora_input_casts
+    fuse_lora_updates(model)
     if plan.autocast:
-        from core.train.fused import skip_lora_input_casts
         skip_lora_input_casts(model)
     peft_model = model
     if world > 1:

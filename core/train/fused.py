@@ -120,12 +120,12 @@ class _LinearCrossEntropy(torch.autograd.Function):
         for s in range(0, hidden.shape[0], rows_per_chunk):
             h, t = hidden[s:s + rows_per_chunk].to(dtype), targets[s:s + rows_per_chunk]
             logits = h @ w.t()
-            # kernels that read the logits once each; a float32 copy of bf16 logits would cost more than both
-            logp = torch.nn.functional.log_softmax(logits, dim=-1)  # in the logits' precision, as rounded as they are
-            total -= logp.gather(1, t[:, None]).float().sum()
-            del logp
-            probs = torch.softmax(logits, dim=-1, out=logits)  # d(loss)/d(logits) = softmax − onehot
-            probs[torch.arange(t.shape[0], device=t.device), t] -= 1.0
+            probs = torch.softmax(logits, dim=-1, out=logits)  # in place; d(loss)/d(logits) = softmax − onehot
+            rows = torch.arange(t.shape[0], device=t.device)
+            # −log p(target), from the softmax already there (no second pass over the vocabulary); the
+            # floor keeps a target the model rules out entirely at a large finite loss, not inf
+            total -= probs[rows, t].float().clamp_min(1e-38).log().sum()
+            probs[rows, t] -= 1.0
             grad[s:s + rows_per_chunk] = (probs @ w).to(hidden.dtype)
         ctx.save_for_backward(grad)
         return total
@@ -171,3 +171,37 @@ def skip_lora_input_casts(model) -> int:
     for layer in layers:
         layer.cast_input_dtype_enabled = False
     return len(layers)
+
+
+def fuse_lora_updates(model) -> int:
+    """Make each plain LoRA linear add its update with one GEMM: ``addmm(base_out, A(x), Bᵀ, alpha=scale)``.
+
+    PEFT computes ``base_out + B(A(x)) * scale``: the update is written, scaled and added in three
+    passes over a (tokens × out_features) tensor, and on CPU those passes over the wide MLP
+    outputs cost more than the rank-r matmul itself. Only the single-adapter, no-DoRA, unmerged
+    training case takes the fused path; anything else runs PEFT's own forward."""
+    import types
+
+    from peft.tuners.lora.layer import Linear
+
+    count = 0
+    for module in model.modules():
+        if type(module) is Linear:  # exact type: quantized (bnb) variants keep their own forward
+            module.forward = types.MethodType(_lora_forward, module)
+            count += 1
+    return count
+
+
+def _lora_forward(self, x, *args, **kwargs):
+    from peft.tuners.lora.layer import Linear
+
+    name = self.active_adapters[0] if len(self.active_adapters) == 1 else None
+    if (args or kwargs or name is None or self.disable_adapters or self.merged or name not in self.lora_A
+            or name in self.lora_variant or self.lora_B[name].bias is not None):
+        return Linear.forward(self, x, *args, **kwargs)
+    result = self.base_layer(x)
+    lora_a = self.lora_A[name]
+    h = lora_a(self.lora_dropout[name](self._cast_input_dtype(x, lora_a.weight.dtype)))
+    out = torch.addmm(result.reshape(-1, result.shape[-1]), h.reshape(-1, h.shape[-1]), self.lora_B[name].weight.t(),
+                      alpha=self.scaling[name])
+    return out.view(result.shape).to(result.dtype)

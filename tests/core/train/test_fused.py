@@ -50,6 +50,7 @@ def _loss_and_grads(model, batch, monkeypatch, fuse: bool):
 def test_fast_paths_match_masked_attention_and_full_logits(tiny_model_dir, monkeypatch, eager_up_to):
     monkeypatch.setattr(fused, "EAGER_UP_TO", eager_up_to)
     plain, fast = _model(tiny_model_dir, packed=False), _model(tiny_model_dir, packed=True)
+    assert fused.fuse_lora_updates(fast) == 2 * 7  # every LoRA linear of the 2-layer llama
     batch = _batch(plain.config.vocab_size)
     assert len(fused.sequence_bounds(batch["position_ids"])[0]) > 1  # really several samples per block
     ref_loss, ref_n, ref_grad = _loss_and_grads(plain, batch, monkeypatch, fuse=False)
@@ -64,6 +65,7 @@ def test_bf16_autocast_fast_path_stays_close(tiny_model_dir, monkeypatch):
     batch = _batch(plain.config.vocab_size)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         fused.skip_lora_input_casts(fast)
+        fused.fuse_lora_updates(fast)
         ref_loss, _, ref_grad = _loss_and_grads(plain, batch, monkeypatch, fuse=False)
         loss, _, grad = _loss_and_grads(fast, batch, monkeypatch, fuse=True)
     assert loss == pytest.approx(ref_loss, rel=2e-2)
@@ -94,3 +96,25 @@ def test_evaluation_sum_needs_no_gradient(tiny_model_dir):
     with torch.no_grad():
         s, n = loss_sum(model, batch)
     assert not s.requires_grad and n > 0 and torch.isfinite(s)
+
+
+def test_fused_lora_update_defers_to_peft_when_adapters_are_off(tiny_model_dir):
+    model = _model(tiny_model_dir, packed=False)
+    ids = torch.tensor([[5, 6, 7, 8, 9]])
+    with torch.no_grad():
+        with_adapter = model(input_ids=ids).logits
+        with model.disable_adapter():
+            base = model(input_ids=ids).logits
+        fused.fuse_lora_updates(model)
+        assert torch.allclose(model(input_ids=ids).logits, with_adapter, atol=1e-5)
+        with model.disable_adapter():
+            assert torch.allclose(model(input_ids=ids).logits, base, atol=1e-6)
+    assert not torch.allclose(with_adapter, base, atol=1e-3)
+
+
+def test_a_target_the_model_rules_out_gives_a_finite_loss():
+    hidden = torch.tensor([[100.0, 0.0]], requires_grad=True)
+    weight = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])  # logits 100 and -100: p(target 1) underflows
+    loss = fused.linear_cross_entropy(hidden, weight, torch.tensor([1]))
+    loss.backward()
+    assert torch.isfinite(loss) and loss > 50 and torch.isfinite(hidden.grad).all()
