@@ -113,3 +113,11 @@ def realdocs() -> Path:
     if not REALDOCS.is_dir():
         pytest.skip(f"real-world documents not found at {REALDOCS} (set SCRIPTORIUM_REALDOCS)")
     return REALDOCS
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_model_dir):
+    """The tiny model's tokenizer, loaded the way the app loads one (one per test module)."""
+    from core.models import load_tokenizer, resolve
+
+    return load_tokenizer(resolve(str(tiny_model_dir)))

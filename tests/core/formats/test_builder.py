@@ -18,13 +18,6 @@ TEXTS = ["The river ran past the old mill.", "Река текла мимо ст�
          "The baker opened his shop before dawn.", "She counted ships, gulls and windows."]
 
 
-@pytest.fixture(scope="module")
-def tokenizer(tiny_model_dir):
-    from core.models import load_tokenizer, resolve
-
-    return load_tokenizer(resolve(str(tiny_model_dir)))
-
-
 @pytest.fixture
 def project(tmp_path):
     project = Project.open(tmp_path / "p")

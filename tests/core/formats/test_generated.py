@@ -76,13 +76,6 @@ def qa_model_script(prompt):
             5: ("Every book in the library had a small card with the", False)}[i]
 
 
-@pytest.fixture(scope="module")
-def tokenizer(tiny_model_dir):
-    from core.models import load_tokenizer, resolve
-
-    return load_tokenizer(resolve(str(tiny_model_dir)))
-
-
 @pytest.fixture
 def project(tmp_path, tiny_model_dir):
     project = Project.open(tmp_path / "p")

@@ -16,13 +16,6 @@ TEXTS = ["The river ran past the old mill.", "In the evening the librarian read 
          "She counted ships and gulls.", "Every book had a card.", "The storm ended by morning."]
 
 
-@pytest.fixture(scope="module")
-def tokenizer(tiny_model_dir):
-    from core.models import load_tokenizer, resolve
-
-    return load_tokenizer(resolve(str(tiny_model_dir)))
-
-
 @pytest.fixture
 def project(tmp_path):
     project = Project.open(tmp_path / "p")

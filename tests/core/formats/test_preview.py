@@ -17,13 +17,6 @@ TEXTS = ["The river ran past the old mill, and the miller counted the boats that
          "A letter arrived on Tuesday. It was written in green ink and smelled of pine needles."]
 
 
-@pytest.fixture(scope="module")
-def tokenizer(tiny_model_dir):
-    from core.models import load_tokenizer, resolve
-
-    return load_tokenizer(resolve(str(tiny_model_dir)))
-
-
 @pytest.fixture
 def project(tmp_path, tiny_model_dir):
     project = Project.open(tmp_path / "p")

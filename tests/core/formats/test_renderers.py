@@ -22,13 +22,6 @@ CUSTOM = {"template": "[{{ chapter }}] {{ text }}{{ eos_token }}",
           "template_prompt": "Book: {{ title }} by {{ author }}\n"}
 
 
-@pytest.fixture(scope="module")
-def tokenizer(tiny_model_dir):
-    from core.models import load_tokenizer, resolve
-
-    return load_tokenizer(resolve(str(tiny_model_dir)))
-
-
 def make_project(root, books: int = 2, texts=TRICKY) -> Project:
     project = Project.open(root)
     where = corpus_paths(project)

@@ -12,13 +12,6 @@ SENTENCES = ["The river ran past the old mill.", "The miller counted the boats t
 
 
 @pytest.fixture(scope="module")
-def tokenizer(tiny_model_dir):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(tiny_model_dir)
-
-
-@pytest.fixture(scope="module")
 def count(tokenizer):
     return tokenizer_counter(tokenizer)
 

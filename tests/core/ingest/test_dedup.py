@@ -1,8 +1,6 @@
 """Duplicates: the same book twice (any format), repeated paragraphs and chunks, unchanged re-drops."""
 from __future__ import annotations
 
-import pytest
-
 from core.config import CorpusConfig
 from core.ingest import ingest, load_chunks
 from core.ingest.dedup import CorpusIndex, signature
@@ -12,13 +10,6 @@ from samples import PROSE, RUSSIAN, make_epub
 CHAPTERS = [(f"Chapter {i}", [f"{PROSE} This is the {word} chapter of the story, and it has its own events." for _ in range(1)]
              + [f"On day {i * 7 + k} of the {word} season the keeper wrote about storm number {k}." for k in range(12)])
             for i, word in enumerate(["first", "second", "third", "fourth", "fifth"], start=1)]
-
-
-@pytest.fixture()
-def tokenizer(tiny_model_dir):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(tiny_model_dir)
 
 
 def _book_as_text(path):

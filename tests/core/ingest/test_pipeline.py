@@ -35,13 +35,6 @@ RUSSIAN = """Письмо пришло во вторник. Оно было на
 """
 
 
-@pytest.fixture(scope="module")
-def tokenizer(tiny_model_dir):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(tiny_model_dir)
-
-
 @pytest.fixture
 def project(tmp_path):
     return Project.open(tmp_path / "project")
