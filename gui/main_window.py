@@ -15,8 +15,10 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
 
 from core import __version__
 from core.demo import MANUAL
+from core.project import ProjectError
 from gui import i18n
 from gui.i18n import N_, tr
+from gui.messages import tr_message
 from gui.pages.chat_page import ChatPage
 from gui.pages.corpus_page import CorpusPage
 from gui.pages.export_page import ExportPage
@@ -174,14 +176,21 @@ class MainWindow(QMainWindow):
             return
         folder = QFileDialog.getExistingDirectory(self, tr("Choose an empty folder for the new project"))
         if folder:
-            self.state.open_project(folder)
+            self._open(folder)
 
     def open_project(self) -> None:
         if self._busy():
             return
         folder = QFileDialog.getExistingDirectory(self, tr("Open a project folder"))
         if folder:
+            self._open(folder)
+
+    def _open(self, folder: str) -> None:
+        """Open (or create) the project in ``folder``; a folder that cannot be one is said, not raised."""
+        try:
             self.state.open_project(folder)
+        except (ProjectError, OSError) as exc:
+            QMessageBox.warning(self, tr("Cannot open the project"), tr_message(str(exc)))
 
     def show_manual(self) -> None:
         viewer = QTextBrowser()

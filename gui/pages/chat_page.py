@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLin
 from core.config import ChatConfig, ConfigError
 from core.events import Event
 from gui.i18n import N_, tr
+from gui.messages import tr_message
 from gui.state import AppState
 from gui.widgets.config_form import ConfigForm
 
@@ -37,6 +38,7 @@ class ChatPage(QWidget):
                                        "it is several times faster on a CPU"))
         self.settings = ConfigForm(ChatConfig, ("max_new_tokens", "temperature"))
         self.run_label = QLabel()
+        self.run_label.setWordWrap(True)  # a long (translated) error must not widen the window
         self.transcript = QTextBrowser()
         self.transcript.setOpenExternalLinks(False)
         self.input = QLineEdit()
@@ -94,7 +96,7 @@ class ChatPage(QWidget):
         try:
             settings = self.settings.value()
         except ConfigError as exc:
-            self.run_label.setText(tr("Check the settings: {error}", error=exc))
+            self.run_label.setText(tr("Check the settings: {error}", error=tr_message(str(exc))))
             return
         sides = self.mode.currentData()
         loading = tr("Loading the tuned model…")  # translated here: the job runs outside the GUI thread
@@ -143,7 +145,7 @@ class ChatPage(QWidget):
             self.transcript.setTextCursor(cursor)
             self.transcript.ensureCursorVisible()
         elif event.message:
-            self.run_label.setText(event.message)
+            self.run_label.setText(tr_message(event.message))
 
     def on_done(self, result) -> None:
         self.backend, self.backend_run, answers = result
@@ -153,7 +155,7 @@ class ChatPage(QWidget):
         self._finish()
 
     def on_failed(self, message: str) -> None:
-        text = tr("Could not answer: {message}", message=_escape(message))
+        text = tr("Could not answer: {message}", message=_escape(tr_message(message)))
         self._append_html(f"<p style='color:#b3261e'>{text}</p>")
         self._finish()
 

@@ -7,10 +7,11 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from core.events import Event
 from gui.i18n import N_, tr
+from gui.messages import tr_message
 from gui.state import AppState
 
 _STATUS = {"ok": (N_("Read"), "#1b7f3b"), "warning": (N_("Read, with warnings"), "#a15c00"),
@@ -43,20 +44,26 @@ class CorpusPage(QWidget):
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.summary = QLabel()
+        # "Reading <a long file name>" must not widen the window: the label takes the room there is
+        # (the text is cut, the tooltip has all of it)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels([tr("File"), tr("Status"), tr("Chunks"), tr("Details")])
-        for column in (0, 1):  # file names and statuses (longer in Russian) are never cut
+        for column in (0, 1, 2):  # file names and statuses (longer in Russian) are never cut
             self.table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
+        # a long reason wraps onto as many lines as it needs instead of ending in "…"
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
 
         buttons = QHBoxLayout()
         buttons.addWidget(add_files)
         buttons.addWidget(add_folder)
-        buttons.addStretch(1)
-        buttons.addWidget(self.summary)
+        buttons.addWidget(self.summary, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.drop_hint)
         layout.addLayout(buttons)
@@ -90,7 +97,7 @@ class CorpusPage(QWidget):
     # ---- the ingest job
     def add_paths(self, paths: list[Path]) -> None:
         if self.job is not None:
-            self.summary.setText(tr("Still reading the previous files; drop again when done."))
+            self._say(tr("Still reading the previous files; drop again when done."))
             return
         project = self.state.project
 
@@ -103,30 +110,34 @@ class CorpusPage(QWidget):
 
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self.summary.setText(tr("Preparing the tokenizer…"))
+        self._say(tr("Preparing the tokenizer…"))
         self.job = self.state.jobs.start(job, self.on_event, self.on_done, self.on_failed)
+
+    def _say(self, text: str) -> None:
+        self.summary.setText(text)
+        self.summary.setToolTip(text)
 
     def on_event(self, event: Event) -> None:
         if event.kind == "progress" and event.stage == "ingest":
             self.progress.setRange(0, max(event.data.get("total", 0), 1))
             self.progress.setValue(event.data.get("done", 0))
-            self.summary.setText(event.message)
+            self._say(tr_message(event.message))
         elif event.kind == "log" and event.stage == "model":
-            self.summary.setText(event.message)
+            self._say(tr_message(event.message))
 
     def on_done(self, result) -> None:
         self.job = None
         self.progress.setVisible(False)
         self.refresh()
         s = result.summary()
-        self.summary.setText(tr("{read} read, {skipped} already there, {failed} failed", read=s["ingested"],
+        self._say(tr("{read} read, {skipped} already there, {failed} failed", read=s["ingested"],
                                 skipped=s["skipped"], failed=s["failed"]))
         self.state.corpus_changed.emit()
 
     def on_failed(self, message: str) -> None:
         self.job = None
         self.progress.setVisible(False)
-        self.summary.setText(tr("Could not read the files: {message}", message=message))
+        self._say(tr("Could not read the files: {message}", message=tr_message(message)))
         self.refresh()
 
     def refresh(self) -> None:
@@ -137,13 +148,36 @@ class CorpusPage(QWidget):
         for r, row in enumerate(rows):
             label, color = _STATUS.get(row["status"], (row["status"], "#000000"))
             read = row["status"] in ("ok", "warning")
-            # the reason comes from core and stays English; what the GUI itself writes is translated
-            detail = row["reason"] or (tr("{tokens} tokens, {encoding}", tokens=row.get("tokens", 0),
-                                          encoding=row.get("encoding") or row.get("format", "")) if read else "")
+            # core writes the reason in English (files.json, the CLI); it is translated for display,
+            # and the tooltip keeps the original under the translation (what a bug report quotes)
+            reason = row["reason"] or ""
+            translated = tr_message(reason)
+            detail = _without_file_name(translated, reason, row["path"]) if reason else (
+                tr("{tokens} tokens, {encoding}", tokens=row.get("tokens", 0),
+                   encoding=row.get("encoding") or row.get("format", "")) if read else "")
             cells = [Path(row["path"]).name, tr(label), str(row.get("chunks", 0)) if read else "", detail]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(row["path"] if c == 0 else text)
+                tip = row["path"] if c == 0 else text
+                if c == 3 and translated != reason:
+                    tip = f"{text}\n\n{reason}"
+                item.setToolTip(tip)
                 if c == 1:
                     item.setForeground(QColor(color))
                 self.table.setItem(r, c, item)
+
+
+def _without_file_name(text: str, reason: str, path: str) -> str:
+    """``text`` (the shown ``reason``) without the "book.pdf: " core puts first: the File column says it.
+
+    The prefix is the part of the English reason before a ": " that ends the file's path (a file
+    name may hold ": " itself); the translation starts with the same prefix.
+    """
+    start = 0
+    while (colon := reason.find(": ", start)) > 0:
+        prefix = reason[:colon]
+        if path.endswith(prefix) and text.startswith(prefix + ": "):
+            rest = text[colon + 2:]
+            return rest[:1].upper() + rest[1:] if rest else text
+        start = colon + 1
+    return text

@@ -1,6 +1,8 @@
 """Export page: a run's adapter as GGUF for llama.cpp / Ollama, with the verification shown."""
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
@@ -9,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 from core.events import Event
 from core.export.gguf_merge import QUANT_TYPES
 from gui.i18n import N_, tr
+from gui.messages import tr_message
 from gui.state import AppState
 
 KINDS = [(N_("Adapter (small file next to the base model)"), "adapter"),
@@ -98,7 +101,7 @@ class ExportPage(QWidget):
             self.progress.setRange(0, max(event.data.get("total", 0), 1))
             self.progress.setValue(event.data.get("done", 0))
         elif event.message:
-            self.result.append(event.message)
+            self.result.append(tr_message(event.message))
 
     def on_done(self, summary: dict) -> None:
         self.job = None
@@ -116,16 +119,17 @@ class ExportPage(QWidget):
             lines.append(f"<p><b>{tr('Merged:')}</b> {summary['merged']['path']} ({size})"
                          "<br>Ollama: <code>ollama create my-model -f Modelfile.merged</code></p>")
         check = summary.get("verification")
-        if check:  # the summary itself is core's sentence (English)
+        if check:  # core's sentences, translated for display
             color = "#1b7f3b" if check["passed"] is not False else "#b3261e"
-            lines.append(f"<p style='color:{color}'><b>{tr('Verification:')}</b> {check['summary']}</p>")
+            lines.append(f"<p style='color:{color}'><b>{tr('Verification:')}</b> "
+                         f"{html.escape(tr_message(check['summary']))}</p>")
         self.result.setHtml("".join(lines))
         self.refresh()
 
     def on_failed(self, message: str) -> None:
         self.job = None
         self.progress.setVisible(False)
-        self.result.append(tr("Export failed: {message}", message=message))
+        self.result.append(tr("Export failed: {message}", message=tr_message(message)))
         self.refresh()
 
     def _browse_base(self) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
 from core.config import GENERATED_FORMATS, ConfigError, FormatConfig
 from core.events import Event
 from gui.i18n import N_, tr
+from gui.messages import tr_message
 from gui.state import AppState
 from gui.widgets.config_form import ConfigForm
 
@@ -101,7 +102,7 @@ class FormatPage(QWidget):
         try:
             return self.config()
         except ConfigError as exc:
-            self.status.setText(tr("Check the settings: {error}", error=exc))
+            self.status.setText(tr("Check the settings: {error}", error=tr_message(str(exc))))
             return None
 
     def preview(self) -> None:
@@ -154,10 +155,8 @@ class FormatPage(QWidget):
 
     # ---- results (delivered on the GUI thread)
     def on_event(self, event: Event) -> None:
-        if event.kind == "progress" and event.message:
-            self.status.setText(event.message)
-        elif event.kind in ("warning", "error") and event.message:
-            self.status.setText(event.message)
+        if event.kind in ("progress", "warning", "error") and event.message:
+            self.status.setText(tr_message(event.message))
 
     def show_preview(self, result) -> None:
         from core.formats.preview import histogram_text
@@ -178,14 +177,16 @@ class FormatPage(QWidget):
                  + (tr("; {count} lose their whole answer", count=s["no_answer_after_cut"])
                     if s["no_answer_after_cut"] else ""),
                  tr("tokens the loss covers: {count}", count=s["trained_tokens"])]
-        if dropped:  # the reasons are core's words (English)
-            lines.append(tr("dropped: {reasons}", reasons=", ".join(f"{n} {why}" for why, n in dropped.items())))
+        if dropped:  # "3 copy of the prompt": core's words, translated for display
+            lines.append(tr("dropped: {reasons}", reasons=", ".join(tr_message(f"{n} {why}")
+                                                                    for why, n in dropped.items())))
         lines += ["", tr("tokens per sample"), histogram_text(s["histogram"], result.max_len, width=20), ""]
-        lines += result.notes
+        lines += [tr_message(note) for note in result.notes]
         self.stats_text.setPlainText("\n".join(lines))
 
     def show_error(self, message: str) -> None:
         self._idle()
+        message = tr_message(message)
         self.status.setText(tr("Cannot build the dataset: {message}", message=message) if self._action == "build"
                             else tr("Cannot preview: {message}", message=message))
 

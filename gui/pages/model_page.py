@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
 
 from core.config import ModelConfig
 from gui.i18n import N_, tr
+from gui.messages import tr_message
 from gui.state import AppState
 
 KINDS = [(N_("Embedded SmolLM2-135M-Instruct (works offline)"), "embedded"),
@@ -103,4 +104,4 @@ class ModelPage(QWidget):
 
     def on_failed(self, message: str) -> None:
         self.apply_button.setEnabled(True)
-        self.info.setText(tr("Cannot use this model: {message}", message=message))
+        self.info.setText(tr("Cannot use this model: {message}", message=tr_message(message)))

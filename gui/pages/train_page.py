@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar
 from core.config import ConfigError, FormatConfig, TrainConfig
 from core.events import Event
 from gui.i18n import N_, tr
+from gui.messages import tr_message
 from gui.state import AppState
 from gui.widgets.config_form import ConfigForm
 
@@ -126,7 +127,7 @@ class TrainPage(QWidget):
         try:
             return self.form.value(), self.format_config()
         except ConfigError as exc:
-            self.status.setText(tr("Check the settings: {error}", error=exc))
+            self.status.setText(tr("Check the settings: {error}", error=tr_message(str(exc))))
             return None
 
     def start(self) -> None:
@@ -179,7 +180,7 @@ class TrainPage(QWidget):
 
     def on_estimate_failed(self, message: str) -> None:
         self.estimate_button.setEnabled(True)
-        self.status.setText(tr("Could not estimate memory: {message}", message=message))
+        self.status.setText(tr("Could not estimate memory: {message}", message=tr_message(message)))
 
     def stop(self) -> None:
         if self.job is not None:
@@ -209,7 +210,7 @@ class TrainPage(QWidget):
             self.progress.setValue(event.data.get("done", 0))
         elif event.message:
             prefix = {"warning": "⚠ ", "error": "✖ "}.get(event.kind, "")
-            self.log.appendPlainText(prefix + event.message)
+            self.log.appendPlainText(prefix + tr_message(event.message))
 
     def _update_curves(self) -> None:
         self.train_curve.setData(self.steps, self.losses)
@@ -240,5 +241,6 @@ class TrainPage(QWidget):
 
     def on_failed(self, message: str) -> None:
         self._finish()
+        message = tr_message(message)
         self.status.setText(tr("Training failed: {message}", message=message))
         self.log.appendPlainText("✖ " + message)
