@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -27,6 +28,7 @@ class CorpusPage(QWidget):
         super().__init__()
         self.state = state
         self.job = None
+        self._shown_at = 0.0  # when the table was last filled from files.json
         self.setAcceptDrops(True)
 
         self.drop_hint = QLabel(tr("Drop books and documents here\n(EPUB, FB2, PDF, DOCX, ODT, RTF, HTML, Markdown, "
@@ -122,6 +124,10 @@ class CorpusPage(QWidget):
             self.progress.setRange(0, max(event.data.get("total", 0), 1))
             self.progress.setValue(event.data.get("done", 0))
             self._say(tr_message(event.message))
+            # files.json gains each outcome as its file is done: show them while the drop goes on
+            # (at most twice a second, so a drop of thousands of files does not redraw per file)
+            if event.data.get("done", 0) and time.monotonic() - self._shown_at > 0.5:
+                self.refresh()
         elif event.kind == "log" and event.stage == "model":
             self._say(tr_message(event.message))
 
@@ -142,6 +148,7 @@ class CorpusPage(QWidget):
 
     def refresh(self) -> None:
         """Show every file the project has seen, newest outcome per file (from corpus/files.json)."""
+        self._shown_at = time.monotonic()
         path = self.state.project.corpus_dir / "files.json"
         rows = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
         self.table.setRowCount(len(rows))
