@@ -147,7 +147,8 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
     elif plan.gradient_checkpointing:
         model.gradient_checkpointing_enable()
         model.enable_input_require_grads()
-    from core.train.fused import use_packed_attention
+    from core.train.fused import reuse_freed_memory, use_packed_attention
+    reuse_freed_memory()
     if use_packed_attention(model, cfg.max_seq_len):
         say.log("Attention runs per packed sample (no cross-sample mask to compute)")
     targets = cfg.target_modules if cfg.target_modules == "all-linear" else [

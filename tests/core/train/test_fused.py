@@ -118,3 +118,23 @@ def test_a_target_the_model_rules_out_gives_a_finite_loss():
     loss = fused.linear_cross_entropy(hidden, weight, torch.tensor([1]))
     loss.backward()
     assert torch.isfinite(loss) and loss > 50 and torch.isfinite(hidden.grad).all()
+
+
+def test_bounds_and_masks_are_shared_within_a_forward_and_renewed_for_the_next():
+    first = torch.tensor([[0, 1, 2, 0, 1]])
+    bounds, masks = fused._this_forward(first, 1)
+    masks["x"] = 1
+    assert fused._this_forward(first, 1) == (bounds, masks)  # the next layer of the same forward
+    second = torch.tensor([[0, 1, 0, 1, 2]])  # same shape, new batch
+    assert fused._this_forward(second, 1) == ([[(0, 2), (2, 5)]], {})
+    second[0, 2] = 5  # changed in place: read again
+    assert fused._this_forward(second, 1)[0] == [[(0, 5)]]
+
+
+def test_freed_memory_setting_is_harmless_to_call():
+    import platform
+    import sys
+
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert fused.reuse_freed_memory() is glibc  # applied on glibc Linux, a no-op elsewhere
+    assert torch.ones(2048, 2048).sum() == 2048 * 2048  # big allocations still work
