@@ -96,6 +96,7 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
 
     from core.formats import encode
     from core.models import load_model, load_tokenizer, resolve
+    from core.train.fused import fuse_lora_updates, reuse_freed_memory, skip_lora_input_casts, use_packed_attention
     from core.train.precision import plan as make_plan
 
     cancel = cancel or CancelToken()
@@ -147,7 +148,6 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
     elif plan.gradient_checkpointing:
         model.gradient_checkpointing_enable()
         model.enable_input_require_grads()
-    from core.train.fused import reuse_freed_memory, use_packed_attention
     reuse_freed_memory()
     if use_packed_attention(model, cfg.max_seq_len):
         say.log("Attention runs per packed sample (no cross-sample mask to compute)")
@@ -159,7 +159,6 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
     for p in model.parameters():  # trainable LoRA weights stay fp32 even on a bf16 base
         if p.requires_grad:
             p.data = p.data.float()
-    from core.train.fused import fuse_lora_updates, skip_lora_input_casts
     fuse_lora_updates(model)
     if plan.autocast:
         skip_lora_input_casts(model)
