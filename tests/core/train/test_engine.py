@@ -7,9 +7,9 @@ import pytest
 
 from core.config import FormatConfig, ModelConfig, TrainConfig, load_yaml
 from core.events import CancelToken
-from core.ingest.pipeline import corpus_paths
-from core.project import Project, ProjectError, append_jsonl
+from core.project import Project, ProjectError
 from core.train import TrainError, read_metrics, train
+from corpus import make_project
 
 TEXTS = ["The river ran past the old mill, and the miller counted the boats.",
          "In the evening the librarian read aloud to the children.",
@@ -22,16 +22,6 @@ TEXTS = ["The river ran past the old mill, and the miller counted the boats.",
 # fp32 on CPU where the setting exists: bf16 autocast spends seconds compiling kernels for each new shape
 FP32 = {"precision": "fp32"} if "precision" in TrainConfig.__dataclass_fields__ else {}
 SMALL = dict(steps=8, batch_size=2, max_seq_len=64, eval_every=4, warmup_steps=1, lora_r=4, lora_alpha=8, **FP32)
-
-
-def make_project(root, texts) -> Project:
-    project = Project.open(root)
-    where = corpus_paths(project)
-    for i, text in enumerate(texts):
-        append_jsonl(where["chunks"], {"doc_id": "d" * 16, "title": "Book", "chunk": i, "heading": f"Part {i % 3}",
-                                       "section": i % 3, "text": text, "tokens": 16})
-    append_jsonl(where["documents"], {"id": "d" * 16, "title": "Book", "sections": []})
-    return project
 
 
 @pytest.fixture(scope="module")

@@ -10,29 +10,18 @@ import torch
 
 from core.config import FormatConfig, ModelConfig, TrainConfig
 from core.events import CancelToken
-from core.ingest.pipeline import corpus_paths
-from core.project import Project, append_jsonl
 from core.train import TrainError, checkpoint, packing, read_metrics, train
 from core.train.runner import run_training
+from corpus import make_project
 
 TEXTS = [f"Line {i}: the river ran past mill {i}, and the miller counted {i % 7} boats before dawn." for i in range(24)]
 CFG = dict(steps=12, batch_size=2, max_seq_len=48, eval_every=0, save_every=3, warmup_steps=1, lora_r=4,
            lora_alpha=8, lr=5e-3, precision="fp32")
 
 
-def make_project(root) -> Project:
-    project = Project.open(root)
-    where = corpus_paths(project)
-    for i, text in enumerate(TEXTS):
-        append_jsonl(where["chunks"], {"doc_id": "b" * 16, "title": "Mill", "chunk": i, "heading": f"Part {i % 4}",
-                                       "section": i % 4, "text": text, "tokens": 20})
-    append_jsonl(where["documents"], {"id": "b" * 16, "title": "Mill", "sections": []})
-    return project
-
-
 @pytest.fixture
 def setup(tmp_path, tiny_model_dir):
-    return make_project(tmp_path / "p"), ModelConfig(str(tiny_model_dir)), FormatConfig(format="plain")
+    return make_project(tmp_path / "p", TEXTS, doc_id="b" * 16, title="Mill", parts=4, tokens=20), ModelConfig(str(tiny_model_dir)), FormatConfig(format="plain")
 
 
 def losses(run_dir) -> list[float]:
