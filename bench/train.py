@@ -56,20 +56,10 @@ def flops_per_token(config: dict, lengths: list[int], rank: int) -> dict:
 
 def matmul_peak(dtype_name: str) -> float:
     """This machine's matmul GFLOP/s: the best of several timed rounds over two sizes (the strict reading)."""
-    import torch
+    from core.train.precision import matmul_gflops
 
-    dtype, best = getattr(torch, dtype_name), 0.0
-    for size in (1024, 1536):
-        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
-        for _ in range(3):
-            a @ b
-        repeats = 10 if dtype is torch.bfloat16 else 4
-        for _ in range(5):
-            start = time.perf_counter()
-            for _ in range(repeats):
-                a @ b
-            best = max(best, 2 * size ** 3 * repeats / (time.perf_counter() - start) / 1e9)
-    return best
+    repeats = 10 if dtype_name == "bfloat16" else 4
+    return max(matmul_gflops(dtype_name, size, repeats, rounds=5) for size in (1024, 1536))
 
 
 def baseline(load_dir: str, samples: list[dict], steps: int, batch: int, cfg) -> tuple[float, float]:
