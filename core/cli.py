@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
-from core.config import (ChatConfig, ConfigError, CorpusConfig, FormatConfig, ModelConfig, TrainConfig,
+from core.config import (ChatConfig, ConfigError, CorpusConfig, EvalConfig, FormatConfig, ModelConfig, TrainConfig,
                          add_arguments, from_args)
 from core.events import CancelToken, Event
 
@@ -173,9 +173,19 @@ def cmd_train(args, report) -> tuple[dict, int]:
     # in a child process so a crash or an OOM kill cannot take this process down.
     run = train if (distributed or args.in_process) else run_training
     result = run(project, model_cfg, fmt_cfg, train_cfg, report, args.cancel, resume=args.resume)
+    if run is train and train_cfg.evaluate_at_end and not result.cancelled and int(os.environ.get("RANK", "0")) == 0:
+        from core.evaluate.job import final_evaluation
+        final_evaluation(project, result, report, args.cancel)  # the child process does it itself
     evals = [m["eval_loss"] for m in read_metrics(result.run_dir) if "eval_loss" in m]
+    summary = json.loads((result.run_dir / "summary.json").read_text(encoding="utf-8"))
+    if summary.get("verdict") and not args.json:
+        from core.evaluate.report import report_text
+        evaluation = result.run_dir / "evaluation.json"
+        if evaluation.exists():
+            print(report_text(json.loads(evaluation.read_text(encoding="utf-8"))))
     return {**result.summary(), "first_eval_loss": evals[0] if evals else None,
-            "metrics": str(result.run_dir / "metrics.jsonl")}, 0
+            "metrics": str(result.run_dir / "metrics.jsonl"), "verdict": summary.get("verdict"),
+            "warnings": summary.get("warnings", []), "evaluation": summary.get("evaluation")}, 0
 
 
 def cmd_chat(args, report) -> tuple[dict, int]:
@@ -221,6 +231,20 @@ def cmd_export(args, report) -> tuple[dict, int]:
     return summary, 1 if passed is False else 0
 
 
+def cmd_evaluate(args, report) -> tuple[dict, int]:
+    from core.evaluate.job import evaluate
+    from core.evaluate.report import report_text
+    from core.project import Project
+
+    project = Project.open(args.project, create=False)
+    config = from_args(EvalConfig, args, project.settings("evaluate"))
+    project.save_settings(evaluate=config)
+    summary = evaluate(project, args.run, args.questions, config, args.checkpoint, args.base, report, args.cancel)
+    if not args.json:
+        print(report_text(summary))
+    return summary, 0
+
+
 def _read_prompts():
     """Interactive chat: one prompt per line until EOF or an empty line."""
     while True:
@@ -249,7 +273,7 @@ def cmd_demo(args, report) -> tuple[dict, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python main.py", description="Scriptorium: your books → a tuned local LLM. "
                                      "Without a command, the desktop app opens.")
-    sub = parser.add_subparsers(dest="command", metavar="{ingest,corpus,format,train,chat,export,demo}")
+    sub = parser.add_subparsers(dest="command", metavar="{ingest,corpus,format,train,evaluate,chat,export,demo}")
 
     def command(name: str, func: Callable, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
@@ -313,6 +337,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-gguf", help="base model GGUF (needed when the base is a Hugging Face folder)")
     p.add_argument("--verify", action="store_true", help="compare llama.cpp with the trained model, logit by logit")
 
+    p = command("evaluate", cmd_evaluate, "Did the model learn your books, and what did it lose? Exam closed and open "
+                "book, general knowledge kept, reasoning, perplexity and KL — base vs tuned")
+    p.add_argument("--project", required=True, help="project folder")
+    p.add_argument("--run", help="run folder name (default: the newest run with an adapter; none: the base model)")
+    p.add_argument("--checkpoint", help="a checkpoint of the run instead of its adapter (e.g. step-000040)")
+    p.add_argument("--questions", help="score your own question file instead of the exam (TSV: question<TAB>answer1|answer2, "
+                   "or JSONL)")
+    p.add_argument("--base", action="store_true", help="evaluate the base model alone")
+    add_arguments(p, EvalConfig)
+
     p = command("demo", cmd_demo, "Run the whole path on the embedded model and the user manual")
     p.add_argument("--project", help="keep the demo project here (default: a temporary folder)")
     p.add_argument("--steps", type=int, default=30, help="training steps (default: 30)")
@@ -330,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     from core.project import ProjectError
     from core.export.gguf_lora import ExportError
     from core.train import TrainError
+    from core.evaluate.job import EvaluateError
+    from core.evaluate.questions import QuestionFileError
 
     _quiet_libraries()
     args.cancel = CancelToken()
@@ -348,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         args.cancel.cancel()
         summary, code = {"error": "interrupted"}, 130
-    except (ModelError, ProjectError, ConfigError, TrainError, ExportError, FileNotFoundError, ValueError) as exc:
+    except (ModelError, ProjectError, ConfigError, TrainError, ExportError, EvaluateError, QuestionFileError,
+            FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         summary, code = {"error": str(exc)}, 1
     finally:

@@ -80,7 +80,7 @@ class CorpusConfig:
                 raise ConfigError(f"{name}: must be between 0 and 1")
 
 
-FORMATS = ("plain", "chat", "markdown", "json", "yaml", "instruction", "qa", "paraphrase", "custom")
+FORMATS = ("plain", "chat", "markdown", "json", "yaml", "instruction", "qa", "paraphrase", "knowledge", "custom")
 GENERATED_FORMATS = ("qa", "paraphrase")  # written by the base model itself (a long, resumable job)
 INSTRUCTION_TASKS = ("write", "continue", "chapter", "book")
 
@@ -88,7 +88,8 @@ INSTRUCTION_TASKS = ("write", "continue", "chapter", "book")
 @dataclass
 class FormatConfig:
     format: str = opt("chat", "How chunks are shown to the model: plain text, chat, markdown, json, yaml, instruction, "
-                      "qa / paraphrase (written by the base model), custom (your Jinja template)", choices=FORMATS)
+                      "qa / paraphrase (written by the base model), knowledge (the text with its source, restatements "
+                      "and questions written from every chunk), custom (your Jinja template)", choices=FORMATS)
     system_prompt: str = opt("", "System message for the chat, qa and paraphrase formats (empty: none)")
     user_prompt: str = opt("Tell me about “{heading}” from {title}.",
                            "User message for the chat and paraphrase formats; {title} and {heading} are filled in")
@@ -97,7 +98,14 @@ class FormatConfig:
     template: str = opt("", "Custom format: Jinja template of the trained text ({{ text }}, {{ title }}, {{ author }}, "
                         "{{ chapter }}, {{ eos_token }} …), or a .j2 file")
     template_prompt: str = opt("", "Custom format: Jinja template of a prompt part the loss skips (empty: none)")
-    qa_pairs: int = opt(2, "qa: question–answer pairs per chunk (one per telling sentence of the chunk)")
+    qa_pairs: int = opt(2, "qa, knowledge: question–answer pairs per chunk (answered by a sentence of the chunk)")
+    restatements: int = opt(4, "knowledge: restatements written per chunk (paraphrase, summary, facts, simple words, "
+                            "about its main term, questions and answers — in turn)")
+    source_prefix: bool = opt(True, "knowledge: put the book and chapter before the chunk's text")
+    replay: float = opt(0.0, "Share of training samples that replay the base model's own answers to general prompts "
+                        "(written before training): keeps what the model knew")
+    writer: str = opt("", "Model that writes generated samples and the exam: empty for the base model, or any local "
+                      "GGUF file or Hugging Face folder (a bigger model writes better data)")
     qa_answers: str = opt("passage", "qa: the answer is the chunk's sentence the model wrote its question for "
                           "(passage: reliable with small models), or the base model's own answer (model)",
                           choices=("passage", "model"))
@@ -132,6 +140,10 @@ class FormatConfig:
             raise ConfigError("gen_temperature: must be ≥ 0")
         if not 0.0 <= self.min_grounding <= 1.0:
             raise ConfigError("min_grounding: must be between 0 and 1")
+        if not 0.0 <= self.replay < 0.9:
+            raise ConfigError("replay: must be in [0, 0.9)")
+        if self.restatements < 0:
+            raise ConfigError("restatements: must not be negative")
 
 
 @dataclass
@@ -158,7 +170,15 @@ class TrainConfig:
     eval_every: int = opt(20, "Evaluate on the held-out split every N steps (0: only at the end)")
     save_every: int = opt(50, "Save a resumable checkpoint every N steps (0: only at the end)")
     early_stop: int = opt(0, "Stop after this many evaluations without a better eval loss (0: never)")
+    exam_patience: int = opt(0, "Stop after this many evaluations without more exam answers or a better exam "
+                             "likelihood, or as soon as two in a row keep too little general knowledge (0: never)")
+    evaluate_at_end: bool = opt(True, "When training ends, run the full evaluation (exam closed and open book, general "
+                                "knowledge kept, reasoning) and write its verdict into the run")
+    keep_best: bool = opt(True, "Chat and export use the best evaluated checkpoint (most exam answers while keeping "
+                          "general knowledge); the last one stays in adapter-final/")
     seed: int = opt(0, "Random seed for LoRA init and batch order")
+    kl_weight: float = opt(0.0, "Weight of a KL penalty towards the base model on replay samples (0: off; costs a "
+                           "second forward pass on those samples)")
 
     def __post_init__(self) -> None:
         _check_choices(self)
@@ -169,8 +189,10 @@ class TrainConfig:
             raise ConfigError("lr: must be in (0, 1]")
         if not 0 <= self.lora_dropout < 1:
             raise ConfigError("lora_dropout: must be in [0, 1)")
-        if self.epochs < 0 or self.save_every < 0 or self.early_stop < 0 or self.eval_every < 0:
-            raise ConfigError("epochs, eval_every, save_every and early_stop: must not be negative")
+        if self.kl_weight < 0:
+            raise ConfigError("kl_weight: must not be negative")
+        if self.epochs < 0 or self.save_every < 0 or self.early_stop < 0 or self.eval_every < 0 or self.exam_patience < 0:
+            raise ConfigError("epochs, eval_every, save_every, early_stop and exam_patience: must not be negative")
 
 
 @dataclass
@@ -190,8 +212,49 @@ class ChatConfig:
             raise ConfigError("top_p: must be in (0, 1]")
 
 
+PROBE_LANGUAGES = ("en", "ru")
+
+
+@dataclass
+class EvalConfig:
+    exam_questions: int = opt(40, "Exam questions written from your books (spread over every book and chapter)")
+    open_book_k: int = opt(3, "Open book: passages looked up in your books (BM25) and put before each question")
+    general_items: int = opt(100, "General-knowledge questions per language (forgetting probe; 0: skip)")
+    reasoning_items: int = opt(50, "Arithmetic/logic problems per language (reasoning probe; 0: skip)")
+    languages: str = opt("auto", "Probe languages: auto (English + your books' languages) or a list such as en,ru")
+    step_by_step: bool = opt(True, "Reasoning probe also with a step-by-step prompt")
+    answer_tokens: int = opt(48, "Longest generated answer in tokens (reasoning step by step: 4×)")
+    quick_exam: int = opt(12, "During training: exam questions checked at every evaluation step (0: none)")
+    quick_general: int = opt(24, "During training: general questions checked at every evaluation step (0: none)")
+    retention_floor: float = opt(0.9, "Warn, and never pick as best, a checkpoint keeping less than this share of "
+                                 "the base model's correct general answers")
+    backend: str = opt("auto", "auto: llama.cpp where the model exists as GGUF and it is faster, else transformers",
+                       choices=("auto", "transformers", "llamacpp"))
+    batch_size: int = opt(32, "Questions answered at once")
+
+    def __post_init__(self) -> None:
+        _check_choices(self)
+        for name in ("exam_questions", "open_book_k", "general_items", "reasoning_items", "quick_exam",
+                     "quick_general"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}: must not be negative")
+        if self.answer_tokens < 8 or self.batch_size < 1:
+            raise ConfigError("answer_tokens: at least 8; batch_size: at least 1")
+        if not 0.0 <= self.retention_floor <= 1.0:
+            raise ConfigError("retention_floor: must be between 0 and 1")
+        if self.languages != "auto":
+            unknown = [x for x in self.probe_languages([]) if x not in PROBE_LANGUAGES]
+            if unknown or not self.probe_languages([]):
+                raise ConfigError(f"languages: 'auto' or a list of {', '.join(PROBE_LANGUAGES)} (got {self.languages!r})")
+
+    def probe_languages(self, book_languages: list[str]) -> list[str]:
+        if self.languages == "auto":
+            return ["en"] + [x for x in PROBE_LANGUAGES if x != "en" and x in book_languages]
+        return [x.strip() for x in self.languages.split(",") if x.strip()]
+
+
 STAGES: dict[str, type] = {"model": ModelConfig, "corpus": CorpusConfig, "format": FormatConfig,
-                           "train": TrainConfig, "chat": ChatConfig}
+                           "train": TrainConfig, "chat": ChatConfig, "evaluate": EvalConfig}
 
 
 def help_of(cls: type, name: str) -> str:

@@ -77,21 +77,61 @@ def prepare_chunks(project: Project) -> list[dict]:
     return chunks
 
 
+EXAM_HELD_OUT = "exam question (held out)"
+
+
+def exam_pair(extra: dict, record: dict, held: set[str]) -> bool:
+    """Is this generated question–answer pair one of the exam's (its question or its sentence)?"""
+    from core.evaluate.grading import normalize
+
+    if not held or "question" not in extra:
+        return False
+    sentence = record["pairs"][extra["pair"]].get("sentence", "") if "pair" in extra else extra.get("sentence", "")
+    return normalize(extra["question"]) in held or (sentence and normalize(sentence) in held) or \
+        normalize(extra.get("answer", "")) in held
+
+
 def render_rows(chunks: list[dict], config: FormatConfig, tokenizer, eval_positions: set[int],
-                records: dict[str, dict] | None = None) -> tuple[list[dict], Counter]:
-    """Rows ``{split, doc_id, chunk, prompt, completion, …}`` and, for generated formats, drop counts."""
+                records: dict[str, dict] | None = None, held_out: dict[str, set[str]] | None = None
+                ) -> tuple[list[dict], Counter]:
+    """Rows ``{split, doc_id, chunk, prompt, completion, …}`` and, for generated formats, drop counts.
+
+    ``held_out``: per chunk key, the exam's questions and answer sentences; a generated Q&A pair
+    that is one of them is never trained on (the exam stays honest)."""
     from core.formats.generate import chunk_key, samples_of
 
     render = RENDERERS[config.format]
     rows, dropped = [], Counter()
+    if config.format == "knowledge":
+        from core.formats.checks import token_pieces
+        from core.formats.knowledge import TermIndex
+        index = TermIndex(chunks, token_pieces(tokenizer))
     for i, chunk in enumerate(chunks):
         split = "eval" if i in eval_positions else "train"
-        if config.format in GENERATED_FORMATS:
+        if config.format == "knowledge":
+            from core.formats.knowledge import extracted_items, samples_of as knowledge_items
+            record = (records or {}).get(chunk_key(chunk))
+            held = (held_out or {}).get(chunk_key(chunk), set())
+            items = extracted_items(chunk, index, held)
+            if record is not None:
+                written, why = knowledge_items(record, chunk, config)
+                dropped.update(why)
+                exam = [i for i in written if i["kind"] == "question" and exam_pair(i, {}, held)]
+                if exam:
+                    dropped[EXAM_HELD_OUT] += len(exam)
+                items += [i for i in written if i not in exam]
+            extras = [{"item": {"kind": "source"}}] + [{"item": i} for i in items]
+        elif config.format in GENERATED_FORMATS:
             record = (records or {}).get(chunk_key(chunk))
             if record is None:
                 continue  # not generated yet (a cancelled or limited job): left out, counted by the caller
             extras, why = samples_of(record, config)
             dropped.update(why)
+            held = (held_out or {}).get(chunk_key(chunk), set())
+            exam = [e for e in extras if exam_pair(e, record, held)]
+            if exam:
+                dropped[EXAM_HELD_OUT] += len(exam)
+                extras = [e for e in extras if e not in exam]
         else:
             extras = [{}]
         for extra in extras:
@@ -122,12 +162,24 @@ def build_dataset(project: Project, config: FormatConfig, tokenizer, report: Rep
     if limit:
         chunks = chunks[:limit]
     records, generation = None, None
-    if config.format in GENERATED_FORMATS:
+    from core.evaluate.exam import held_out_sentences
+    held_out = held_out_sentences(project)
+    if config.format == "knowledge":
+        from core.formats.knowledge import generate_knowledge
+        knowledge = generate_knowledge(project, config, chunks, generator or load_writer(project, config, report),
+                                       held_out, report, cancel)
+        records = knowledge.pop("records")
+        generation = KnowledgeSummary(knowledge)
+    elif config.format in GENERATED_FORMATS:
         from core.formats.generate import generate, load_generated
 
         generation = generate(project, config, chunks, generator, report, cancel)
         records = load_generated(project, config, generation.model_id)
-    rows, dropped = render_rows(chunks, config, tokenizer, held, records)
+    rows, dropped = render_rows(chunks, config, tokenizer, held, records, held_out)
+    if config.replay > 0 and rows:
+        from core.formats.replay import replay_rows
+        rows += replay_rows(project, config, tokenizer, sum(r["split"] == "train" for r in rows), chunks, report,
+                            cancel)
     covered = len({(r["doc_id"], r["chunk"]) for r in rows}) if generation is None else (
         generation.reused + generation.generated)
     if not rows and not (generation and generation.cancelled):
@@ -151,6 +203,27 @@ def build_dataset(project: Project, config: FormatConfig, tokenizer, report: Rep
     say.log(f"{config.format}: {len(rows) - len(eval_rows)} training and {len(eval_rows)} held-out samples"
             + (f" ({sum(dropped.values())} generated samples dropped)" if dropped else ""))
     return BuiltDataset(folder, [r for r in rows if r["split"] == "train"], eval_rows, meta)
+
+
+class KnowledgeSummary:
+    """The knowledge job's counts, shaped like generate()'s result for the meta and the CLI."""
+
+    def __init__(self, counts: dict) -> None:
+        self.counts = counts
+        self.reused, self.generated, self.cancelled = counts["reused"], counts["generated"], counts["cancelled"]
+
+    def summary(self) -> dict:
+        return dict(self.counts)
+
+
+def load_writer(project: Project, config: FormatConfig, report: Reporter | None = None):
+    """The model that writes generated samples: ``config.writer`` or the base model; llama.cpp when it can."""
+    from core.formats import generate
+
+    source = config.writer or project.model.source
+    if hasattr(generate, "load_writer"):
+        return generate.load_writer(source, config, report)
+    return generate.BatchGenerator.load(source, config, report)
 
 
 def load_dataset_meta(project: Project, fmt: str) -> dict:

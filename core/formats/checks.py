@@ -128,6 +128,59 @@ def pick_sentences(text: str, n: int) -> list[str]:
 _TITLES = {"Mr", "Mrs", "Ms", "Miss", "Dr", "Sir", "Lady", "Lord", "St", "I"}
 
 
+def answer_terms(sentence: str, avoid: str = "", rare: dict[str, int] | None = None, n: int = 1,
+                 pieces=None) -> list[str]:
+    """The terms a question about ``sentence`` should be answered with, best first.
+
+    Numbers first, then names and technical tokens (capitals inside the sentence, digits, '_',
+    '-', '.', command-line options), then rare words — ones the model's tokenizer splits into
+    several pieces (``pieces(word)`` → count; "pysam", "bgzip"), then long words rare in the corpus
+    (``rare``: word counts); never a word of ``avoid`` (the title and chapter, which a question
+    names anyway). Asking for these with the term itself kept out of the question teaches the
+    direction a reader asks in: from what is said around a fact to the fact."""
+    rare = rare or {}
+    avoid_words = {w[:5] for w in words(avoid)}
+    candidates: dict[str, tuple] = {}
+    for i, m in enumerate(re.finditer(r"\w[\w.\-_/+]*\w|\w", sentence)):
+        t = m.group().rstrip(".")
+        low = t.lower()
+        if low[:5] in avoid_words or len(t) < 2 or low in STOPWORDS or t in _TITLES:
+            continue
+        option = sentence[max(0, m.start() - 1):m.start()] == "-"
+        if re.fullmatch(r"\d+(?:[.,]\d+)?", t):
+            score = 3.0 if len(t) < 8 else 1.0
+        elif option or re.search(r"\d|\w[_.+]\w|[a-z]-\w|\w/\S*\d", t) or (
+                i > 0 and t[0].isupper() and not (t.isupper() and len(t) > 5)):
+            score = 2.5  # names, options, versions, file names — not "and/or", not SHOUTED words
+        elif len(t) >= 4 and pieces is not None and pieces(t) >= 2 and content_words(t):
+            score = 2.0
+        elif len(t) > 5 and content_words(t):
+            score = 1.0 + 0.5 / (1 + rare.get(low, 0))
+        else:
+            continue
+        if low not in candidates or candidates[low][0] < score:
+            candidates[low] = (score, -i, t)
+    return [c[2] for c in sorted(candidates.values(), reverse=True)[:n]]
+
+
+def token_pieces(tokenizer):
+    """``pieces(word)``: how many tokens the model needs for the word after a space (rare words: several)."""
+    cache: dict[str, int] = {}
+
+    def pieces(word: str) -> int:
+        if word not in cache:
+            cache[word] = len(tokenizer(" " + word, add_special_tokens=False)["input_ids"])
+        return cache[word]
+    return pieces
+
+
+def answer_term(sentence: str, avoid: str = "", rare: dict[str, int] | None = None, pieces=None) -> str | None:
+    found = answer_terms(sentence, avoid, rare, 1, pieces)
+    return found[0] if found else None
+
+
+
+
 def focus_of(sentence: str) -> str:
     """What a question about the sentence should name: its first name-like word (capitalised, not
     first in the sentence, not a title), else its longest content word. Asked "about Kitty", a small

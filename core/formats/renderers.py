@@ -167,6 +167,33 @@ def render_paraphrase(chunk: dict, config: FormatConfig, tokenizer) -> dict:
     return {**sample, "original": chunk["text"]}
 
 
+def render_knowledge(chunk: dict, config: FormatConfig, tokenizer) -> dict:
+    """One item of the knowledge recipe (``chunk["item"]``): the source text, a restatement, or a question.
+
+    The source text is plain continued pre-training with the book and chapter in front (the prefix
+    is prompt: the model learns the text *given* its source); restatements and questions are chat
+    turns, so the model learns to say what the books say when asked."""
+    from core.formats.knowledge import REQUESTS, source_line
+
+    item, f = chunk.get("item") or {"kind": "source"}, fields(chunk)
+    if item["kind"] == "source":
+        prefix = source_line(chunk) if config.source_prefix else ""
+        return {"prompt": f"{prefix}\n\n" if prefix else "", "completion": chunk["text"] + (tokenizer.eos_token or ""),
+                "kind": "source"}
+    if item["kind"] == "question":
+        messages = _system(config) + [{"role": "user", "content": item["question"]},
+                                      {"role": "assistant", "content": item["answer"]}]
+    elif item["kind"] == "replay":
+        messages = _system(config) + [{"role": "user", "content": item["prompt"]},
+                                      {"role": "assistant", "content": item["text"]}]
+    else:
+        request = REQUESTS[item["kind"]].format(title=f["title"] or "the book", chapter=f["chapter"] or f["title"]
+                                                or "this text", term=item.get("term") or "it")
+        messages = _system(config) + [{"role": "user", "content": request},
+                                      {"role": "assistant", "content": item["text"]}]
+    return {**render_messages(messages, tokenizer), "kind": item["kind"]}
+
+
 # ------------------------------------------------------------------ custom (Jinja, sandboxed)
 def load_template(value: str) -> str:
     """The template text: the value itself, or the file it names (.j2 / .jinja / .jinja2)."""
@@ -215,7 +242,7 @@ def stop_tokens(tokenizer) -> list[str]:
 RENDERERS: dict[str, Renderer] = {
     "plain": render_plain, "markdown": render_markdown, "json": render_json, "yaml": render_yaml,
     "instruction": render_instruction, "chat": render_chat, "qa": render_qa, "paraphrase": render_paraphrase,
-    "custom": render_custom,
+    "knowledge": render_knowledge, "custom": render_custom,
 }
 
 

@@ -16,12 +16,13 @@ import os
 import time
 from pathlib import Path
 
-from core.config import FormatConfig, ModelConfig, TrainConfig, load_yaml, save_yaml
+from core.config import EvalConfig, FormatConfig, ModelConfig, TrainConfig, load_yaml, save_yaml
 from core.events import CancelToken, Reporter, StageReporter, null_reporter
 from core.project import Project, atomic_write_json
 from core.train import checkpoint
 from core.train.packing import Block, batches, collate, loss_sum, pack, packing_efficiency
 from core.train.results import TrainError, TrainResult, peak_memory_mb, recorder, versions
+from core.train.watch import Watch
 
 
 def _distributed() -> tuple[int, int]:
@@ -56,6 +57,8 @@ def _dataset(project: Project, fmt_cfg: FormatConfig, tokenizer, say, cancel: Ca
     One writer only: several ranks generating the same missing samples would race on one file."""
     from core.formats import build_dataset
 
+    if rank == 0:
+        write_exam_first(project, say, cancel)
     data = build_dataset(project, fmt_cfg, tokenizer, say, cancel) if rank == 0 else None
     if world > 1:
         import torch.distributed as dist
@@ -68,6 +71,21 @@ def _dataset(project: Project, fmt_cfg: FormatConfig, tokenizer, say, cancel: Ca
         raise TrainError(f"Stopped while preparing the {fmt_cfg.format} samples, before training began. "
                          f"Every finished sample is kept and reused when you start again.")
     return data
+
+
+def write_exam_first(project: Project, say, cancel: CancelToken) -> None:
+    """The exam is written before the training samples are built, so that no exam question or its answer
+    sentence can become a training Q&A pair. A failure to write it never blocks training: the run is
+    then checked on the general probes only (and says so)."""
+    from core.evaluate.job import ensure_exam
+    from core.events import Cancelled
+
+    try:
+        ensure_exam(project, project.settings("evaluate"), say, cancel)
+    except Cancelled:
+        raise TrainError("Stopped while writing the exam, before training began") from None
+    except Exception as exc:  # noqa: BLE001 — the exam is a report about training, not a prerequisite
+        say.warning(f"The exam could not be written ({exc}); this run is checked on the general questions only")
 
 
 def evaluate(model, blocks: list[Block], device: str, batch_size: int, autocast) -> float | None:
@@ -88,7 +106,7 @@ def evaluate(model, blocks: list[Block], device: str, batch_size: int, autocast)
 
 def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: TrainConfig,
           report: Reporter | None = None, cancel: CancelToken | None = None, resume: str | None = None,
-          dry_run: bool = False) -> TrainResult:
+          dry_run: bool = False, eval_cfg: EvalConfig | None = None) -> TrainResult:
     import contextlib
 
     import torch
@@ -105,9 +123,11 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
     if resume:  # the run's own recipe wins: a resumed run continues exactly what was started
         saved = load_yaml(run_dir / "config.yaml")
         model_cfg, fmt_cfg, cfg = saved["model"], saved["format"], saved["train"]
+        eval_cfg = saved.get("evaluate", eval_cfg)
+    eval_cfg = eval_cfg if eval_cfg is not None else project.settings("evaluate")
     say = StageReporter(recorder(run_dir, report) if rank == 0 else null_reporter, "train")
     if rank == 0 and not resume:
-        save_yaml(run_dir / "config.yaml", {"model": model_cfg, "format": fmt_cfg, "train": cfg})
+        save_yaml(run_dir / "config.yaml", {"model": model_cfg, "format": fmt_cfg, "train": cfg, "evaluate": eval_cfg})
     say.log(f"Run folder: {run_dir}", run_dir=str(run_dir), pid=os.getpid())
 
     # 1. Model source and data, packed into blocks
@@ -185,7 +205,11 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
     elif resume:
         say.warning("No checkpoint in this run yet; starting it from step 1")
 
-    # 4. The loop
+    # 4. The exam and general questions checked at every evaluation (base answers first)
+    watch = Watch.start(project, eval_cfg, cfg, data, peft_model, tokenizer, device, autocast, plan.autocast,
+                        say, cancel) if rank == 0 and not dry_run and world == 1 else None
+
+    # 5. The loop
     model.train()
     stream = batches(blocks, cfg.batch_size, cfg.seed, start=state["micro_batches"])
     first_loss = last_loss = eval_loss = None
@@ -229,19 +253,23 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
             if eval_loss is not None:
                 say.metric(step=state["step"], eval_loss=round(eval_loss, 5))
                 stopped_early = _early_stop(state, eval_loss, cfg.early_stop)
+            if watch is not None:
+                stopped_early = watch.check(state["step"], eval_loss, peft_model, run_dir) or stopped_early
         if rank == 0 and not dry_run and cfg.save_every and state["step"] % cfg.save_every == 0:
             _checkpoint(run_dir, peft_model, optimizer, scheduler, state, say)
         say.progress(state["step"], steps, f"step {state['step']}/{steps} loss {step_loss:.3f}")
         if stopped_early:
-            say.log(f"Early stop: eval loss did not improve for {cfg.early_stop} evaluations")
+            say.log(watch.stop_reason if watch is not None and watch.stop_reason else
+                    f"Early stop: eval loss did not improve for {cfg.early_stop} evaluations")
             break
 
     if rank == 0 and not dry_run:
         _checkpoint(run_dir, peft_model, optimizer, scheduler, state, say)
         peft_model.save_pretrained(run_dir / "adapter")
         tokenizer.save_pretrained(run_dir / "adapter")
+    best = watch.finish(run_dir, state["step"], cfg.keep_best) if watch is not None else None
     result = TrainResult(run_dir, run_dir / "adapter", state["step"], first_loss, last_loss, eval_loss, cancelled,
-                         stopped_early)
+                         stopped_early, best)
     if rank == 0:
         atomic_write_json(run_dir / "summary.json", result.summary())
         say.log(f"Adapter saved to {result.adapter_dir}")

@@ -119,6 +119,27 @@ def use_packed_attention(model, max_seq_len: int) -> bool:
     return True
 
 
+class plain_attention:
+    """Context in which a model switched by ``use_packed_attention`` uses plain SDPA again.
+
+    Generation (the exam checked during training) pads and caches keys; packed attention is for
+    packed training blocks, and splitting a padded prompt per sequence only costs time there."""
+
+    def __init__(self, model) -> None:
+        self.configs = [c for c in {id(c): c for c in (getattr(m, "config", None) for m in model.modules())
+                                    if c is not None}.values()
+                        if getattr(c, "_attn_implementation", None) == ATTENTION]
+
+    def __enter__(self):
+        for c in self.configs:
+            c._attn_implementation = "sdpa"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for c in self.configs:
+            c._attn_implementation = ATTENTION
+
+
 class _LinearCrossEntropy(torch.autograd.Function):
     """Σ cross-entropy(hidden @ weightᵀ, targets) with the hidden-state gradient computed in the forward."""
 

@@ -24,11 +24,12 @@ class TrainResult:
     eval_loss: float | None
     cancelled: bool
     stopped_early: bool = False
+    best: dict | None = None      # the evaluation point whose adapter chat and export use (None: the last)
 
     def summary(self) -> dict:
         return {"run_dir": str(self.run_dir), "adapter": str(self.adapter_dir), "steps": self.steps,
                 "first_loss": self.first_loss, "last_loss": self.last_loss, "eval_loss": self.eval_loss,
-                "cancelled": self.cancelled, "stopped_early": self.stopped_early}
+                "cancelled": self.cancelled, "stopped_early": self.stopped_early, "best": self.best}
 
 
 def recorder(run_dir: Path, report: Reporter | None) -> Reporter:

@@ -45,9 +45,13 @@ def _child(root: str, configs: dict, resume: str | None, dry_run: bool, events, 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the parent, which cancels cleanly
     try:
-        result = train(Project(root), from_dict(ModelConfig, configs["model"]), from_dict(FormatConfig, configs["format"]),
-                       from_dict(TrainConfig, configs["train"]), lambda e: events.put(("event", e)),
-                       _ProcessCancel(stop), resume=resume, dry_run=dry_run)
+        project, cancel = Project(root), _ProcessCancel(stop)
+        train_cfg = from_dict(TrainConfig, configs["train"])
+        result = train(project, from_dict(ModelConfig, configs["model"]), from_dict(FormatConfig, configs["format"]),
+                       train_cfg, lambda e: events.put(("event", e)), cancel, resume=resume, dry_run=dry_run)
+        if train_cfg.evaluate_at_end and not dry_run and not result.cancelled:
+            from core.evaluate.job import final_evaluation
+            final_evaluation(project, result, lambda e: events.put(("event", e)), cancel)
         events.put(("result", result))
     except TrainError as exc:
         events.put(("error", str(exc)))

@@ -46,7 +46,8 @@ def test_result(run):
 
 def test_config_yaml_and_run_json(run, tiny_model_dir):
     _, (model_cfg, fmt_cfg, train_cfg), result, _ = run
-    assert load_yaml(result.run_dir / "config.yaml") == {"model": model_cfg, "format": fmt_cfg, "train": train_cfg}
+    saved = load_yaml(result.run_dir / "config.yaml")
+    assert saved == {"model": model_cfg, "format": fmt_cfg, "train": train_cfg, "evaluate": saved["evaluate"]}
     info = json.loads((result.run_dir / "run.json").read_text(encoding="utf-8"))
     assert info["model"]["source"] == str(tiny_model_dir) and info["model"]["kind"] == "hf_dir"
     assert info["format"] == "chat" and info["dataset_fingerprint"]

@@ -1,0 +1,86 @@
+"""Look it up in my books: BM25 over the corpus chunks (``bm25s``), for open-book answers.
+
+The same retriever serves the open-book half of the exam (fine-tune vs retrieval vs both) and
+chat's "look it up in my books" switch. Words are lower-cased and cut to a five-letter stem, a
+crude but language-blind stem that treats "installed"/"install" and "мельника"/"мельник" alike
+without a stemmer per language. The index is built in memory from ``chunks.jsonl`` (fast: a
+thousand chunks index in well under a second) and cached per corpus state.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.project import Project
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Words too common to help find a passage (BM25 already weights them down; these carry nothing).
+_STOP = frozenset("""the a an of in on at to for from by with and or is are was were be been it its this that what
+which who how why when where does do did has have had not can you your i he she they we не и в на что как это по
+из за от до для о об же ли бы""".split())
+OPEN_BOOK_PROMPT = ("Answer the question using these passages from the user's books.\n\n{passages}\n\n"
+                    "Question: {question}")
+OPEN_BOOK_PROMPT_RU = ("Ответь на вопрос по этим отрывкам из книг пользователя.\n\n{passages}\n\n"
+                       "Вопрос: {question}")
+
+
+def terms(text: str) -> list[str]:
+    return [w[:5] for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOP]
+
+
+@dataclass
+class Passage:
+    text: str
+    title: str
+    heading: str
+    doc_id: str
+    chunk: int
+    score: float
+
+    def cite(self) -> str:
+        where = " — ".join(x for x in (self.title, self.heading) if x)
+        return f"[{where}]\n{self.text}" if where else self.text
+
+
+class Retriever:
+    """BM25 over chunks; ``search(query, k)`` returns the best passages, best first."""
+
+    def __init__(self, chunks: list[dict]) -> None:
+        import bm25s
+
+        self.chunks = [c for c in chunks if c.get("text", "").strip()]
+        self._index = None
+        if self.chunks:
+            self._index = bm25s.BM25()
+            self._index.index([terms(self._searchable(c)) for c in self.chunks], show_progress=False)
+
+    @staticmethod
+    def _searchable(chunk: dict) -> str:
+        return " ".join(x for x in (chunk.get("title", ""), chunk.get("heading", ""), chunk["text"]) if x)
+
+    @classmethod
+    def for_project(cls, project: Project) -> "Retriever":
+        from core.formats.builder import prepare_chunks
+        return cls(prepare_chunks(project))
+
+    def search(self, query: str, k: int = 3) -> list[Passage]:
+        import numpy as np
+
+        words = terms(query)
+        if self._index is None or not words:
+            return []
+        scores = np.asarray(self._index.get_scores(words), dtype=float)
+        best = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if scores[int(i)] > 0]
+        return [Passage(self.chunks[i]["text"], self.chunks[i].get("title", ""), self.chunks[i].get("heading", ""),
+                        self.chunks[i].get("doc_id", ""), int(self.chunks[i].get("chunk", 0)), float(scores[i]))
+                for i in best]
+
+    def prompt(self, question: str, k: int = 3, language: str = "en", max_chars: int = 3000) -> str:
+        """The question with its top-k passages in front (each cut so the prompt stays bounded)."""
+        found = self.search(question, k)
+        if not found:
+            return question
+        per = max(300, max_chars // len(found))
+        passages = "\n\n".join(p.cite()[:per] for p in found)
+        template = OPEN_BOOK_PROMPT_RU if language == "ru" else OPEN_BOOK_PROMPT
+        return template.format(passages=passages, question=question)
