@@ -74,6 +74,14 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning)  # library deprecations are not the user's business
 
 
+def goal_settings(args, fmt: FormatConfig, train: TrainConfig) -> tuple[FormatConfig, TrainConfig]:
+    """``--goal`` lays its preset over the saved settings; options given on the command line still win."""
+    if getattr(args, "goal", None):
+        from core.formats.goals import apply_goal
+        return apply_goal(args.goal, fmt, train)
+    return fmt, train
+
+
 # ------------------------------------------------------------------ subcommands
 def cmd_ingest(args, report) -> tuple[dict, int]:
     from core.ingest import ingest
@@ -121,7 +129,8 @@ def cmd_format(args, report) -> tuple[dict, int]:
     from core.project import Project
 
     project = Project.open(args.project, create=False)
-    fmt_cfg = from_args(FormatConfig, args, project.settings("format"))
+    base_fmt, _ = goal_settings(args, project.settings("format"), project.settings("train"))
+    fmt_cfg = from_args(FormatConfig, args, base_fmt)
     project.save_settings(format=fmt_cfg)
     fmt, max_len = fmt_cfg.format, args.max_len or project.settings("train").max_seq_len
     tokenizer = load_tokenizer(resolve(project.model.source, report))
@@ -161,8 +170,10 @@ def cmd_train(args, report) -> tuple[dict, int]:
         project.set_model(ModelConfig(args.model))
     recipe = load_yaml(Path(args.recipe)) if args.recipe else {}
     model_cfg = recipe.get("model") or project.model
-    fmt_cfg = from_args(FormatConfig, args, recipe.get("format") or project.settings("format"))
-    train_cfg = from_args(TrainConfig, args, recipe.get("train") or project.settings("train"))
+    base_fmt, base_train = goal_settings(args, recipe.get("format") or project.settings("format"),
+                                         recipe.get("train") or project.settings("train"))
+    fmt_cfg = from_args(FormatConfig, args, base_fmt)
+    train_cfg = from_args(TrainConfig, args, base_train)
     if args.estimate_memory:
         from core.train.memory import estimate
         return estimate(project, model_cfg, fmt_cfg, train_cfg, report, args.cancel), 0
@@ -298,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", required=True, help="project folder")
     p.add_argument("--preview", type=int, default=0, metavar="N",
                    help="show the first N samples as the model sees them, with length statistics (alone: build nothing)")
+    p.add_argument("--goal", choices=("knowledge", "style", "custom"),
+                   help="what you want: knowledge (the model knows the facts in your books: restatements, questions, "
+                   "replay, a plan sized to the data), style (it writes like your books: fast), custom (your settings)")
     p.add_argument("--max-len", type=int, default=0, help="max sample tokens for the preview (default: the train setting)")
     p.add_argument("--chunks", type=int, default=0, metavar="N", help="only the first N chunks (a quick trial)")
     p.add_argument("--export-jsonl", choices=("alpaca", "sharegpt", "messages", "text"),
@@ -314,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
     p.add_argument("--estimate-memory", action="store_true", help="2-step dry run: measured peak memory + GPU estimate")
     p.add_argument("--in-process", action="store_true", help="train in this process instead of a child process")
+    p.add_argument("--goal", choices=("knowledge", "style", "custom"),
+                   help="what you want: knowledge (the model knows the facts in your books: restatements, questions, "
+                   "replay, a plan sized to the data), style (it writes like your books: fast), custom (your settings)")
     add_arguments(p, FormatConfig)
     add_arguments(p, TrainConfig)
 

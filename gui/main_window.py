@@ -1,4 +1,4 @@
-"""The main window: the stages as pages (Corpus, Format, Model, Train, Chat, Export) in a side list.
+"""The main window: the stages as pages (Corpus, Format, Model, Train, Results, Chat, Export) in a side list.
 
 Text is translated once, as the window is built (gui.i18n); the Language menu saves a choice and
 offers a restart rather than re-translating live, so a window is never half in one language.
@@ -24,11 +24,13 @@ from gui.pages.corpus_page import CorpusPage
 from gui.pages.export_page import ExportPage
 from gui.pages.format_page import FormatPage
 from gui.pages.model_page import ModelPage
+from gui.pages.results_page import ResultsPage
 from gui.pages.train_page import TrainPage
 from gui.state import AppState
 
 HINTS = {"Corpus": N_("your books and documents"), "Format": N_("how the model sees them"),
-         "Model": N_("the base model"), "Train": N_("train a LoRA adapter"), "Chat": N_("talk to the result"),
+         "Model": N_("the base model"), "Train": N_("train a LoRA adapter"),
+         "Results": N_("what it learned, what it lost"), "Chat": N_("talk to the result"),
          "Export": N_("GGUF for llama.cpp and Ollama")}
 MANUAL_RU = i18n.CATALOG_DIR / "manual.ru.md"
 
@@ -42,10 +44,11 @@ class MainWindow(QMainWindow):
         self.format_page = FormatPage(state)
         self.model_page = ModelPage(state)
         self.train_page = TrainPage(state, self.format_page.config)
+        self.results_page = ResultsPage(state)
         self.chat_page = ChatPage(state)
         self.export_page = ExportPage(state)
-        self.pages = [self.corpus_page, self.format_page, self.model_page, self.train_page, self.chat_page,
-                      self.export_page]
+        self.pages = [self.corpus_page, self.format_page, self.model_page, self.train_page, self.results_page,
+                      self.chat_page, self.export_page]
 
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
@@ -79,6 +82,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._menus()
         state.project_changed.connect(lambda _p: self._update_title())
+        state.show_results.connect(lambda _run: self.nav.setCurrentRow(self.pages.index(self.results_page)))
         self._update_title()
 
     def _show_heading(self, index: int) -> None:

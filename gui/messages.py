@@ -135,6 +135,25 @@ def tr_message(text: str) -> str:
     return translate_message(text, i18n.language())
 
 
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-ZА-ЯЁ])")
+
+
+def translate_sentences(text: str, lang: str) -> str:
+    """Like ``translate_message`` for text core builds from several sentences (a verdict): the whole
+    text when the catalog knows it, else each sentence on its own (unknown ones stay English)."""
+    if lang == "en" or not isinstance(text, str) or not text.strip():
+        return text
+    whole = translate_message(text, lang)
+    if whole != text:
+        return whole
+    return " ".join(translate_message(part, lang) for part in SENTENCE_BREAK.split(text.strip()))
+
+
+def tr_sentences(text: str) -> str:
+    """``text`` of several sentences from core in the UI language (see ``translate_sentences``)."""
+    return translate_sentences(text, i18n.language())
+
+
 def is_known(text: str, lang: str = "ru") -> bool:
     """Whether the catalog of ``lang`` translates ``text`` (tests and coverage checks)."""
     return _lookup(text, lang, 0)[1]
@@ -201,4 +220,5 @@ def _fill(translated: str, values: dict[str, str], lang: str) -> str | None:
     return "".join(out)
 
 
-__all__ = ["Template", "catalog", "compile_template", "fields", "is_known", "tr_message", "translate_message"]
+__all__ = ["Template", "catalog", "compile_template", "fields", "is_known", "tr_message", "tr_sentences",
+           "translate_message", "translate_sentences"]

@@ -20,6 +20,8 @@ class AppState(QObject):
     project_changed = Signal(object)   # Project
     corpus_changed = Signal()
     run_finished = Signal(object)      # run folder Path
+    show_results = Signal(object)      # run folder Path: open the Results page on this run
+    evaluated = Signal(object)         # run folder Path (None: the base model) whose evaluation was saved
 
     def __init__(self, project: Project, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -129,10 +129,11 @@ def run_side(scorer, side: str, plan, exam_set: str, exam, config: EvalConfig, r
     for set_name, mode, items, tokens in plan:
         if not items:
             continue
-        say.progress(done, total, f"{side}: {set_name} ({mode})")
+        where = {"side": side, "set": set_name, "mode": mode}
+        say.progress(done, total, f"{side}: {set_name} ({mode})", **where)
         base_done = done
         got = suite.ask(scorer, items, set_name, mode, side, tokens, cancel, retriever, config.open_book_k,
-                        lambda n: say.progress(base_done + n, total, f"{side}: {set_name} ({mode})"))
+                        lambda n: say.progress(base_done + n, total, f"{side}: {set_name} ({mode})", **where))
         if set_name == exam_set and mode == "closed":
             suite.add_likelihoods(scorer, items, got, side, cancel)
         rows.extend(got)
@@ -181,9 +182,23 @@ def exam_training_note(project: Project, target: Target, exam: list[Question]) -
 
 
 def make_scorer(target: Target, config: EvalConfig, report: Reporter | None = None):
+    """llama.cpp when asked for (or auto) and the base model exists as a GGUF; transformers otherwise."""
     from core.evaluate.scorer import TransformersScorer
-    scorer = TransformersScorer.load(target.load_dir, target.adapter_dir, target.chat_template, target.stop_tokens,
-                                     batch_size=config.batch_size)
+
+    scorer = None
+    if config.backend in ("auto", "llamacpp"):
+        try:
+            from core.evaluate.llamacpp_scorer import LlamaCppScorer
+            scorer = LlamaCppScorer.for_target(target, n_parallel=min(config.batch_size, 32))
+        except Exception as exc:  # noqa: BLE001 — no llama-cpp-python, an unsupported GGUF: fall back
+            StageReporter(report, "evaluate").log(f"llama.cpp is not available for this model ({exc}); "
+                                                  f"evaluating with transformers")
+        if scorer is None and config.backend == "llamacpp":
+            StageReporter(report, "evaluate").warning("llama.cpp needs the base model as a GGUF file; "
+                                                      "evaluating with transformers instead")
+    if scorer is None:
+        scorer = TransformersScorer.load(target.load_dir, target.adapter_dir, target.chat_template,
+                                         target.stop_tokens, batch_size=config.batch_size)
     scorer.system = target.system_prompt
     return scorer
 
@@ -256,7 +271,8 @@ def evaluate(project: Project, run: str | None = None, questions: str | Path | N
     summary["exam"]["source"] = str(questions) if questions else "exam/exam.jsonl"
     summary["verdict"] = verdict(summary)
     summary["warnings"] = warnings(summary, config.retention_floor, trend)
-    summary.update(target=target.label, backend=scorer.name, languages=languages,
+    summary.update(target=target.label, backend=scorer.name, languages=languages, checkpoint=checkpoint,
+                   questions=str(questions) if questions else None, run=target.run_dir.name if target.run_dir else None,
                    seconds=round(time.time() - started, 1), evaluated=time.strftime("%Y-%m-%d %H:%M:%S"))
     if target.run_dir is not None:
         stamp = summary["evaluated"]
@@ -267,6 +283,8 @@ def evaluate(project: Project, run: str | None = None, questions: str | Path | N
         atomic_write_json(target.run_dir / name, summary)
         if name == "evaluation.json":
             update_run_summary(target.run_dir, summary)
+    elif not questions:  # the base model alone: kept with the exam, so the app can show it again
+        atomic_write_json(exam_dir(project) / "base-evaluation.json", summary)
     say.log(summary["verdict"])
     for w in summary["warnings"]:
         say.warning(w)
@@ -286,7 +304,7 @@ def final_evaluation(project: Project, result, report: Reporter | None = None,
     try:
         return evaluate(project, Path(result.run_dir).name, config=config, report=report, cancel=cancel)
     except Cancelled:
-        say.warning("Evaluation stopped; run it later with `python main.py evaluate`")
+        say.warning("Evaluation stopped; run it later on the Results page or with `python main.py evaluate`")
     except Exception as exc:  # noqa: BLE001 — the adapter is saved; the report is extra
         say.warning(f"The evaluation could not run ({exc}); the adapter is saved")
     return None

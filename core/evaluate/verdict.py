@@ -94,7 +94,7 @@ def warnings(summary: dict, floor: float, trend: dict | None = None) -> list[str
     if retained is not None and tuned and retained < floor:
         out.append(f"Kept only {retained:.0%} of the general answers the base model knew (below {floor:.0%}): "
                    f"the model is forgetting. Try the best checkpoint, fewer steps or a lower learning rate, "
-                   f"or the knowledge goal with replay.")
+                   f"or the knowledge format (goal “Know the facts in my books”) with replay.")
     trend = trend or {}
     if trend.get("eval_last") and trend.get("eval_best") and trend.get("train_last") is not None \
             and trend["eval_last"] > OVERFIT_RISE * trend["eval_best"] and trend["train_last"] < trend["train_first"]:
@@ -105,8 +105,8 @@ def warnings(summary: dict, floor: float, trend: dict | None = None) -> list[str
     gain = summary["exam"]["logprob"].get("gain")
     if tuned and base and tuned[0] <= base[0] and (gain is None or gain < STILL):
         out.append("The exam did not move: the model did not learn the facts of your books. Try the knowledge "
-                   "goal (restatements and questions written from every passage), more steps, or a larger base "
-                   "model; with look-up (open book) it can still quote them.")
+                   "format (goal “Know the facts in my books”: restatements and questions from every passage), more "
+                   "steps, or a larger base model; with look-up (open book) it can still quote them.")
     for lang, g in summary.get("general", {}).items():
         if g.get("base") and g["base"][1] and g["base"][0] == 0:
             out.append(f"The base model answered none of the general questions in '{lang}': it does not know "

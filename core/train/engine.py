@@ -19,7 +19,7 @@ from pathlib import Path
 from core.config import EvalConfig, FormatConfig, ModelConfig, TrainConfig, load_yaml, save_yaml
 from core.events import CancelToken, Reporter, StageReporter, null_reporter
 from core.project import Project, atomic_write_json
-from core.train import checkpoint
+from core.train import autoplan, checkpoint
 from core.train.packing import Block, batches, collate, loss_sum, pack, packing_efficiency
 from core.train.results import TrainError, TrainResult, peak_memory_mb, recorder, versions
 from core.train.watch import Watch
@@ -135,13 +135,17 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
     tokenizer = load_tokenizer(resolved)
     data = _dataset(project, fmt_cfg, tokenizer, say, cancel, rank, world)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    encoded = [e for e in (encode(s, tokenizer, cfg.max_seq_len) for s in data.train)
+    encoded = [{**e, "replay": s.get("kind") == "replay"} for s, e in
+               ((s, encode(s, tokenizer, cfg.max_seq_len)) for s in data.train)
                if any(label != -100 for label in e["labels"][1:])]
     if not encoded:
         raise TrainError("no training samples left after cutting to max_seq_len; raise max_seq_len")
     as_blocks = (lambda xs: pack(xs, cfg.max_seq_len, pad_id)) if cfg.packing else _unpacked
     blocks = as_blocks(encoded)
     eval_blocks = as_blocks([encode(s, tokenizer, cfg.max_seq_len) for s in data.eval])
+    cfg, why = autoplan.plan(cfg, fmt_cfg.format, sum(b.used for b in blocks), world)
+    if why:
+        say.log(why)
     steps = cfg.steps if cfg.epochs <= 0 else max(1, math.ceil(cfg.epochs * len(blocks) / (cfg.batch_size * cfg.grad_accum)))
     if cfg.batch_size < world:
         raise TrainError(f"batch_size {cfg.batch_size} is smaller than the {world} processes; raise batch_size")
@@ -151,6 +155,8 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
             "chat_template": data.meta["chat_template"], "stop_tokens": data.meta["stop_tokens"],
             "system_prompt": fmt_cfg.system_prompt, "samples": len(encoded), "blocks": len(blocks),
             "packing_efficiency": round(packing_efficiency(blocks), 4), "steps": steps, "world_size": world,
+            "plan": why or "manual", "planned": {k: getattr(cfg, k) for k in ("steps", "lr", "lora_r", "lora_alpha",
+                                                                              "eval_every")},
             "pid": os.getpid(), "versions": versions()})
 
     # 2. Device, precision, base model, LoRA
@@ -223,7 +229,8 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
         global_batches = [next(stream) for _ in range(cfg.grad_accum)]
         state["micro_batches"] += cfg.grad_accum
         targets_in_step = sum(b.target_tokens for gb in global_batches for b in gb)
-        step_sum = _step(model, global_batches, rank, world, device, autocast, targets_in_step, state, say)
+        step_sum = _step(model, global_batches, rank, world, device, autocast, targets_in_step, state, say,
+                         cfg.kl_weight if world == 1 else 0.0)
         if world > 1:
             import torch.distributed as dist
             box = torch.tensor([step_sum], dtype=torch.float64)
@@ -281,7 +288,8 @@ def _unpacked(samples: list[dict]) -> list[Block]:
             for s in samples]
 
 
-def _step(model, global_batches, rank, world, device, autocast, targets_in_step, state, say) -> float:
+def _step(model, global_batches, rank, world, device, autocast, targets_in_step, state, say,
+          kl_weight: float = 0.0) -> float:
     """Forward/backward of one optimizer step; on CUDA OOM, split micro-batches in two and retry."""
     import torch
 
@@ -293,7 +301,8 @@ def _step(model, global_batches, rank, world, device, autocast, targets_in_step,
                 size = max(1, math.ceil(len(local) / state["split"]))
                 for i in range(0, len(local), size):
                     with autocast():
-                        s, _n = loss_sum(model, collate(local[i:i + size], device))
+                        batch = collate(local[i:i + size], device)
+                        s, _n = loss_sum(model, batch, kl_weight) if kl_weight else loss_sum(model, batch)
                     (s * world / max(targets_in_step, 1)).backward()  # DDP averages over ranks
                     total += float(s.detach())
             return total

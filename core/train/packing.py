@@ -22,6 +22,7 @@ class Block:
     labels: list[int]
     position_ids: list[int]
     used: int  # tokens that belong to samples (the rest is padding)
+    kl: list[bool] | None = None  # per token: a replay target, where a KL penalty towards the base may apply
 
     @property
     def target_tokens(self) -> int:
@@ -35,6 +36,7 @@ def pack(samples: list[dict], block_len: int, pad_id: int) -> list[Block]:
     room: list[int] = []
     for i in order:
         sample = {k: v[:block_len] for k, v in samples[i].items() if k in ("input_ids", "labels")}
+        sample["replay"] = bool(samples[i].get("replay"))
         size = len(sample["input_ids"])
         for b, free in enumerate(room):
             if size <= free:
@@ -46,19 +48,21 @@ def pack(samples: list[dict], block_len: int, pad_id: int) -> list[Block]:
             room.append(block_len - size)
     blocks = []
     for contents in bins:
-        ids, labels, positions = [], [], []
+        ids, labels, positions, kl = [], [], [], []
         for sample in contents:
             n = len(sample["input_ids"])
             ids += sample["input_ids"]
             labels += [-100] + sample["labels"][1:]   # never predict across the boundary
             positions += list(range(n))
+            kl += [sample["replay"]] * n
         used = len(ids)
         pad = block_len - used
         if pad:
             ids += [pad_id] * pad
             labels += [-100] * pad
             positions += list(range(pad))              # padding is its own (ignored) sequence
-        blocks.append(Block(ids, labels, positions, used))
+            kl += [False] * pad
+        blocks.append(Block(ids, labels, positions, used, kl if any(kl) else None))
     return blocks
 
 
@@ -93,12 +97,39 @@ def collate(blocks: list[Block], device: str):
         return values + fill[:width - len(values)]
 
     tail = list(range(width))
-    return {"input_ids": torch.tensor([padded(b.input_ids, [0] * width) for b in blocks], device=device),
-            "labels": torch.tensor([padded(b.labels, [-100] * width) for b in blocks], device=device),
-            "position_ids": torch.tensor([padded(b.position_ids, tail) for b in blocks], device=device)}
+    batch = {"input_ids": torch.tensor([padded(b.input_ids, [0] * width) for b in blocks], device=device),
+             "labels": torch.tensor([padded(b.labels, [-100] * width) for b in blocks], device=device),
+             "position_ids": torch.tensor([padded(b.position_ids, tail) for b in blocks], device=device)}
+    if any(b.kl for b in blocks):
+        batch["kl"] = torch.tensor([padded(b.kl or [False] * len(b.input_ids), [False] * width) for b in blocks],
+                                   device=device)
+    return batch
 
 
-def loss_sum(model, batch) -> "tuple[object, int]":
+def kl_to_base(model, base, batch, hidden, rows, chunk: int = 256):
+    """Σ KL(base ‖ tuned) of the next-token distributions at ``rows`` (replay targets).
+
+    The base is the same model with its adapter off, run without gradients; the tuned side is the
+    hidden states this step already computed. Chunked: vocabulary-wide rows are large."""
+    import torch
+
+    if not bool(rows.any()):
+        return hidden.new_zeros(())
+    with torch.no_grad(), model.disable_adapter():
+        base_hidden = base.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                                 use_cache=False).last_hidden_state[:, :-1][rows]
+    tuned_hidden = hidden[rows]
+    weight = base.get_output_embeddings().weight
+    total = hidden.new_zeros((), dtype=torch.float32)
+    for start in range(0, tuned_hidden.shape[0], chunk):
+        with torch.no_grad():
+            p = torch.log_softmax((base_hidden[start:start + chunk] @ weight.T.to(base_hidden.dtype)).float(), -1)
+        q = torch.log_softmax((tuned_hidden[start:start + chunk] @ weight.T.to(tuned_hidden.dtype)).float(), -1)
+        total = total + (p.exp() * (p - q)).sum()
+    return total
+
+
+def loss_sum(model, batch, kl_weight: float = 0.0) -> "tuple[object, int]":
     """(sum of next-token cross-entropy over target tokens, number of target tokens).
 
     With a plain frozen LM head (see ``fused.fusable``) the loss comes from the decoder's hidden
@@ -116,7 +147,10 @@ def loss_sum(model, batch) -> "tuple[object, int]":
         hidden = base.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
                             use_cache=False).last_hidden_state[:, :-1]
         keep = targets != -100
-        return linear_cross_entropy(hidden[keep], base.get_output_embeddings().weight, targets[keep]), count
+        total = linear_cross_entropy(hidden[keep], base.get_output_embeddings().weight, targets[keep])
+        if kl_weight and "kl" in batch and hasattr(model, "disable_adapter"):
+            total = total + kl_weight * kl_to_base(model, base, batch, hidden, keep & batch["kl"][:, 1:])
+        return total, count
     logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits
     logits = logits[:, :-1].float()
     total = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100,

@@ -1,9 +1,18 @@
-"""Chat page: talk to the tuned model (or the base, or both) with replies streamed as they come."""
+"""Chat page: talk to the tuned model (or the base, or both) with replies streamed as they come.
+
+"Look it up in my books" puts the passages of the corpus that best match the question (BM25,
+``core.evaluate.retrieval``) before it, so the model answers open book; the transcript keeps what
+the user typed and names the passages used on a small "sources" line (click one to read it). The
+index is built in the background on first use and kept until the corpus changes.
+"""
 from __future__ import annotations
 
-from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTextBrowser,
-                               QVBoxLayout, QWidget)
+import html
+import re
+
+from PySide6.QtGui import QCursor, QTextCursor
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QTextBrowser, QToolTip, QVBoxLayout, QWidget)
 
 from core.config import ChatConfig, ConfigError
 from core.events import Event
@@ -15,6 +24,13 @@ from gui.widgets.config_form import ConfigForm
 MODES = [(N_("Tuned model"), ("tuned",)), (N_("Base model"), ("base",)),
          (N_("Both: base, then tuned"), ("base", "tuned"))]
 SIDE_LABEL = {"tuned": N_("Tuned"), "base": N_("Base")}
+LOOKUP_PASSAGES = 3
+_CYRILLIC, _LATIN = re.compile("[А-Яа-яЁё]"), re.compile("[A-Za-z]")
+
+
+def text_language(text: str) -> str:
+    """'ru' for a mostly Cyrillic question, else 'en' (the open-book prompt's language)."""
+    return "ru" if len(_CYRILLIC.findall(text)) > len(_LATIN.findall(text)) else "en"
 
 
 class ChatPage(QWidget):
@@ -27,6 +43,9 @@ class ChatPage(QWidget):
         self.backend_run: tuple | None = None
         self.job = None
         self.history: list[dict] = []
+        self.finder = None            # the BM25 index of the corpus, with the corpus state it was built for
+        self.finder_key = None
+        self.passages: list = []      # every passage shown on a sources line (links point into this list)
 
         self.mode = QComboBox()
         for label, sides in MODES:
@@ -39,8 +58,13 @@ class ChatPage(QWidget):
         self.settings = ConfigForm(ChatConfig, ("max_new_tokens", "temperature"))
         self.run_label = QLabel()
         self.run_label.setWordWrap(True)  # a long (translated) error must not widen the window
+        self.lookup = QCheckBox(tr("Look it up in my books"))
+        self.lookup.setToolTip(tr("Put the {n} passages of your books that best match your question before it: the "
+                                  "model answers from them (you still see only what you typed)", n=LOOKUP_PASSAGES))
         self.transcript = QTextBrowser()
         self.transcript.setOpenExternalLinks(False)
+        self.transcript.setOpenLinks(False)
+        self.transcript.anchorClicked.connect(self.show_passage)
         self.input = QLineEdit()
         self.input.setPlaceholderText(tr("Ask something about your books…"))
         self.input.returnPressed.connect(self.send)
@@ -57,15 +81,16 @@ class ChatPage(QWidget):
         who = QFormLayout()
         who.addRow(tr("Answer with"), self.mode)
         who.addRow(tr("Engine"), self.backend_box)
+        who.addRow("", self.lookup)
         top = QHBoxLayout()
         top.addLayout(who)
         top.addWidget(self.settings)
         top.addStretch(1)
-        top.addWidget(clear)
-        bottom = QHBoxLayout()
+        bottom = QHBoxLayout()   # "New conversation" here: in the top row it set the window's minimum width
         bottom.addWidget(self.input, 1)
         bottom.addWidget(self.send_button)
         bottom.addWidget(self.stop_button)
+        bottom.addWidget(clear)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.run_label)
@@ -73,6 +98,7 @@ class ChatPage(QWidget):
         layout.addLayout(bottom)
         state.run_finished.connect(lambda _run: self.refresh())
         state.project_changed.connect(lambda _p: self.clear())
+        state.corpus_changed.connect(self._forget_index)
         self.refresh()
 
     def refresh(self) -> None:
@@ -87,7 +113,17 @@ class ChatPage(QWidget):
     def clear(self) -> None:
         self.history.clear()
         self.transcript.clear()
+        self.passages.clear()
+        self._forget_index()
         self.refresh()
+
+    def _forget_index(self) -> None:
+        self.finder = self.finder_key = None
+
+    def _corpus_key(self) -> tuple:
+        from core.evaluate.job import corpus_signature
+
+        return self.state.project.root, corpus_signature(self.state.project)
 
     def send(self) -> None:
         prompt = self.input.text().strip()
@@ -104,11 +140,20 @@ class ChatPage(QWidget):
         run = project.run_dir()
         key = (run, self.backend_box.currentData())
         cached = self.backend if self.backend_run == key else None
+        lookup, language, corpus = self.lookup.isChecked(), text_language(prompt), self._corpus_key()
+        finder = self.finder if self.finder_key == corpus else None
 
         def job(report, cancel):
             from core.chat import TransformersChat
             from core.chat.llamacpp_backend import LlamaCppChat
 
+            sent, index = prompt, finder
+            if lookup:   # open book: the best passages go before the question; the transcript keeps the question
+                if index is None:
+                    from core.evaluate.retrieval import Retriever
+                    index = Retriever.for_project(project)
+                report(Event("log", "chat", "", {"sources": index.search(prompt, LOOKUP_PASSAGES)}))
+                sent = index.prompt(prompt, LOOKUP_PASSAGES, language)
             chat = cached
             if chat is None:
                 report(Event("log", "chat", loading))
@@ -118,11 +163,11 @@ class ChatPage(QWidget):
             for side in sides:
                 report(Event("log", "chat", "", {"side": side}))
                 pieces = []
-                for piece in chat.stream(chat.messages(prompt, settings, history), settings, side == "tuned", cancel):
+                for piece in chat.stream(chat.messages(sent, settings, history), settings, side == "tuned", cancel):
                     pieces.append(piece)
                     report(Event("log", "chat", "", {"piece": piece}))
                 answers[side] = "".join(pieces).strip()
-            return chat, key, answers
+            return {"chat": chat, "key": key, "answers": answers, "finder": index, "corpus": corpus}
 
         self.input.clear()
         self._append_html(f"<p><b>{tr('You:')}</b> {_escape(prompt)}</p>")
@@ -136,7 +181,9 @@ class ChatPage(QWidget):
             self.job.cancel()
 
     def on_event(self, event: Event) -> None:
-        if "side" in event.data:
+        if "sources" in event.data:
+            self._show_sources(event.data["sources"])
+        elif "side" in event.data:
             self._append_html(f"<p><b>{tr(SIDE_LABEL[event.data['side']])}:</b> ")
         elif "piece" in event.data:
             cursor = self.transcript.textCursor()
@@ -147,8 +194,34 @@ class ChatPage(QWidget):
         elif event.message:
             self.run_label.setText(tr_message(event.message))
 
+    def _show_sources(self, passages: list) -> None:
+        """The small line under the question naming the passages the model was given."""
+        if not passages:
+            nothing = tr("Nothing in your books matched; asked without passages.")
+            self._append_html(f"<p style='color:#667085'>{nothing}</p>")
+            return
+        links = []
+        for passage in passages:
+            self.passages.append(passage)
+            where = passage.heading if passage.title and passage.title in passage.heading else \
+                " — ".join(x for x in (passage.title, passage.heading) if x)
+            where = where or tr("passage")
+            links.append(f"<a href='passage:{len(self.passages) - 1}'>{html.escape(where)}</a>")
+        self._append_html(f"<p style='color:#667085'>{tr('Looked up in your books:')} {' · '.join(links)}</p>")
+
+    def show_passage(self, url) -> None:
+        """A click on a source shows the passage's text by the mouse."""
+        kind, _, number = url.toString().partition(":")
+        if kind == "passage" and number.isdigit() and int(number) < len(self.passages):
+            passage = self.passages[int(number)]
+            text = passage.text if len(passage.text) <= 1500 else passage.text[:1500] + "…"
+            QToolTip.showText(QCursor.pos(), f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>",
+                              self.transcript)
+
     def on_done(self, result) -> None:
-        self.backend, self.backend_run, answers = result
+        self.backend, self.backend_run, answers = result["chat"], result["key"], result["answers"]
+        if result["finder"] is not None:
+            self.finder, self.finder_key = result["finder"], result["corpus"]
         # The conversation continues with the tuned side's answer (or the only side asked).
         reply = answers.get("tuned", answers.get("base", ""))
         self.history += [{"role": "user", "content": self.pending_prompt}, {"role": "assistant", "content": reply}]

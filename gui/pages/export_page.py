@@ -58,7 +58,7 @@ class ExportPage(QWidget):
         form.addRow(tr("What to export"), self.kind)
         form.addRow(tr("Merged file quantization"), self.quant)
         form.addRow(tr("Base GGUF"), self.base_row)
-        form.addRow("", self.verify)
+        form.addRow(self.verify)   # the whole row: beside the labels the long (Russian) text widened the window
         buttons = QHBoxLayout()
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.open_button)

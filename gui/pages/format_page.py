@@ -9,7 +9,7 @@ Both run core functions in a background job; this page only shows what they retu
 from __future__ import annotations
 
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
                                QWidget)
 
 from core.config import GENERATED_FORMATS, ConfigError, FormatConfig
@@ -66,11 +66,17 @@ class FormatPage(QWidget):
         split.addWidget(self.stats_text)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        # the settings scroll: every new format setting made the window taller (its minimum height)
+        form = QScrollArea()
+        form.setWidget(self.form)
+        form.setWidgetResizable(True)
+        form.setFrameShape(QScrollArea.Shape.NoFrame)
+        form.setMinimumHeight(120)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.form)
+        layout.addWidget(form, 3)
         layout.addLayout(row)
         layout.addWidget(self.status)
-        layout.addWidget(split, 1)
+        layout.addWidget(split, 2)
         state.project_changed.connect(lambda _p: self.load_settings())
         self.load_settings()
 

@@ -30,7 +30,12 @@ _LABELS = {"lr": "Learning rate", "lora_r": "LoRA rank", "lora_alpha": "LoRA alp
            "qa_pairs": "QA pairs per chunk", "qa_answers": "QA answers", "gen_batch_size": "Generation batch",
            "gen_max_tokens": "Generation max tokens", "gen_temperature": "Generation temperature",
            "eval_fraction": "Held-out share", "warmup_steps": "Warm-up steps", "rslora": "rsLoRA", "dora": "DoRA",
-           "top_p": "Top-p"}
+           "top_p": "Top-p", "kl_weight": "KL weight", "keep_best": "Use the best checkpoint",
+           "source_prefix": "Book and chapter first", "replay": "Replay share", "writer": "Writer model",
+           "open_book_k": "Open-book passages", "general_items": "General questions",
+           "reasoning_items": "Reasoning problems", "languages": "Probe languages", "answer_tokens": "Answer tokens",
+           "quick_exam": "Quick check: exam", "quick_general": "Quick check: general",
+           "retention_floor": "Knowledge floor", "backend": "Engine"}
 
 # What each choice means, for the combo box tooltips (the values themselves are saved identifiers).
 CHOICE_HINTS = {
@@ -42,6 +47,8 @@ CHOICE_HINTS = {
                "instruction": N_("Small tasks built from the book (continue a passage, name its chapter …)"),
                "qa": N_("Questions and answers written by the base model (slow, resumable)"),
                "paraphrase": N_("Each chunk retold by the base model, next to the original (slow, resumable)"),
+               "knowledge": N_("The text with its source, plus restatements and questions written from every chunk "
+                               "(slow, resumable): for learning the facts of your books"),
                "custom": N_("Your own Jinja template")},
     "qa_answers": {"passage": N_("The chunk's own sentence (reliable with small models)"),
                    "model": N_("The base model's own answer")},
@@ -51,6 +58,11 @@ CHOICE_HINTS = {
                "cuda": N_("An NVIDIA GPU"), "mps": N_("An Apple GPU")},
     "quantization": {"auto": N_("QLoRA (4-bit) on an NVIDIA GPU, none elsewhere"),
                      "none": N_("Full-precision base weights"), "nf4": N_("QLoRA: the base model in 4 bits")},
+    "backend": {"auto": N_("llama.cpp where the model exists as GGUF and it is faster, else transformers"),
+                "transformers": N_("transformers with PEFT (any model folder)"),
+                "llamacpp": N_("llama.cpp with the GGUF files (fast on a processor)")},
+    "plan": {"manual": N_("Exactly the settings below"),
+             "auto": N_("Steps, learning rate, rank and evaluation points chosen for this data and goal")},
     "precision": {"auto": N_("bf16 if this processor measures faster in it, else fp32"),
                   "bf16": N_("bfloat16 autocast: faster on recent processors"), "fp32": N_("Full 32-bit math")},
 }

@@ -10,8 +10,9 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from core.config import ModelConfig  # noqa: E402
+from core.config import EvalConfig, ModelConfig  # noqa: E402
 from core.project import Project  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 from gui.state import AppState  # noqa: E402
@@ -30,7 +31,9 @@ def drop(widget, paths) -> None:
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, tiny_model_dir):
+def window(qtbot, tmp_path, tiny_model_dir, monkeypatch):
+    # a test that fails with a job still running must not hang on "Quit Scriptorium?" when the window closes
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     project = Project.open(tmp_path / "project")
     project.set_model(ModelConfig(str(tiny_model_dir)))
     state = AppState(project)
@@ -63,6 +66,9 @@ def test_drop_train_chat(qtbot, window, tmp_path, monkeypatch):
     page.form.editors["batch_size"].setValue(2)
     page.form.editors["max_seq_len"].setValue(64)
     page.form.editors["eval_every"].setValue(3)
+    page.form.editors["evaluate_at_end"].setChecked(False)   # the full evaluation is core's (tests/core/evaluate)
+    page.checks.editors["quick_exam"].setValue(4)
+    page.checks.editors["quick_general"].setValue(4)
     qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
     assert not page.start_button.isEnabled()
     qtbot.waitUntil(lambda: not page.is_running(), timeout=120000)
@@ -70,12 +76,14 @@ def test_drop_train_chat(qtbot, window, tmp_path, monkeypatch):
     xs, ys = page.train_curve.getData()
     assert list(xs) == [1, 2, 3, 4, 5, 6] and all(y > 0 for y in ys)
     assert len(page.eval_curve.getData()[0]) >= 1
+    exam_steps = list(page.plots.exam_curve.getData()[0])   # the quick exam: the base (step 0), then each evaluation
+    assert exam_steps[:1] == [0] and len(exam_steps) >= 2 and page.check_line.text()
     assert page.last_result is not None and (page.last_result.adapter_dir / "adapter_config.json").exists()
     assert "Finished" in page.status.text()
 
     # 3. Chat: the reply streams into the transcript.
     chat = window.chat_page
-    window.nav.setCurrentRow(4)
+    window.nav.setCurrentRow(window.pages.index(chat))
     assert chat.send_button.isEnabled()
     chat.settings.editors["max_new_tokens"].setValue(12)
     chat.mode.setCurrentIndex(2)  # both, side by side
@@ -88,7 +96,7 @@ def test_drop_train_chat(qtbot, window, tmp_path, monkeypatch):
 
     # 4. Export: a base from a HF folder has no base GGUF; the page says what to do, stays usable.
     export = window.export_page
-    window.nav.setCurrentRow(5)
+    window.nav.setCurrentRow(window.pages.index(export))
     assert export.run.count() == 1 and export.export_button.isEnabled()
     qtbot.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: export.job is None, timeout=60000)
@@ -119,8 +127,11 @@ def test_killed_training_process_shows_error_and_window_stays_usable(qtbot, wind
     page.form.editors["steps"].setValue(100000)
     page.form.editors["max_seq_len"].setValue(64)
     page.form.editors["save_every"].setValue(1)
+    window.state.project.save_settings(evaluate=EvalConfig(exam_questions=0))   # no exam, no checks: steps at once
+    for name in ("quick_exam", "quick_general"):
+        page.checks.editors[name].setValue(0)
     qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.child_pid is not None and len(page.steps) >= 2, timeout=120000)
+    qtbot.waitUntil(lambda: page.child_pid is not None and len(page.plots.series["loss"][0]) >= 2, timeout=120000)
     os.kill(page.child_pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: not page.is_running(), timeout=60000)
     assert "killed by SIGKILL" in page.status.text() and "checkpoint" in page.status.text()

@@ -1,0 +1,152 @@
+"""The Train page's live plots: the losses on top, what the model learned and kept below.
+
+Upper plot: training loss (line) and held-out loss (dots). Lower plot, sharing the step axis: the
+quick check at every evaluation step — the share of exam questions answered right and the share
+of general answers the base model knew that are still right (retention), both in per cent, with
+the retention floor as a dashed line. The lower plot appears with its first point (a run without
+quick checks keeps all the room for the losses).
+
+Curves are created once; ``add(data)`` buffers a metric event's numbers and ``redraw()`` feeds the
+curves with ``setData`` (the page calls it from its timer), so a fast stream never floods the GUI.
+"""
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from gui.evaluation import exam_share
+from gui.i18n import tr
+
+LOSS_COLOR, EVAL_COLOR = "#2563eb", "#dc2626"
+EXAM_COLOR, KEPT_COLOR = "#059669", "#7c3aed"
+
+
+class TrainPlot(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=True, background="w", foreground="#333")
+        self.series: dict[str, tuple[list, list]] = {name: ([], []) for name in ("loss", "eval", "exam", "kept")}
+        self._sized = False   # the lower plot got its share of the height since it appeared
+
+        self.loss = pg.PlotWidget()
+        self.loss.setLabel("bottom", tr("step"))
+        self.loss.setLabel("left", tr("loss"))
+        self.loss.showGrid(x=True, y=True, alpha=0.25)
+        self.train_curve = self.loss.plot([], [], pen=pg.mkPen(LOSS_COLOR, width=2), name=tr("training loss"))
+        self.eval_curve = self.loss.plot([], [], pen=pg.mkPen(EVAL_COLOR, width=2), symbol="o", symbolSize=7,
+                                         symbolBrush=EVAL_COLOR, name=tr("held-out (eval) loss"))
+        # each plot's legend is a line of text above it: inside a small plot a legend hid the curves
+        self.loss_key = _key(f"<span style='color:{LOSS_COLOR}'>━</span> {tr('training loss')} &nbsp; "
+                             f"<span style='color:{EVAL_COLOR}'>●</span> {tr('held-out (eval) loss')}")
+
+        self.share = pg.PlotWidget()
+        self.share.setObjectName("sharePlot")
+        self.share.setLabel("left", "%")
+        self.share.showGrid(x=True, y=True, alpha=0.25)
+        self.share.setXLink(self.loss)
+        self.share.setYRange(0, 100, padding=0.06)
+        self.share.getViewBox().setMouseEnabled(x=True, y=False)
+        self.share.enableAutoRange(axis="y", enable=False)
+        self.share.setMinimumHeight(70)
+        self.share.hideAxis("bottom")   # the steps are read on the loss plot above (the x axes are linked)
+        self.share.getAxis("left").setTicks([[(0, "0"), (50, "50"), (100, "100")], [(25, ""), (75, "")]])
+        self.exam_curve = self.share.plot([], [], pen=pg.mkPen(EXAM_COLOR, width=2), symbol="s", symbolSize=7,
+                                          symbolBrush=EXAM_COLOR, symbolPen=EXAM_COLOR)
+        self.kept_curve = self.share.plot([], [], pen=pg.mkPen(KEPT_COLOR, width=2), symbol="t1", symbolSize=8,
+                                          symbolBrush=KEPT_COLOR, symbolPen=KEPT_COLOR)
+        self.floor = pg.InfiniteLine(pos=90, angle=0, pen=pg.mkPen("#9aa4b2", width=1, style=Qt.PenStyle.DashLine))
+        self.share.addItem(self.floor)
+        self.key = _key(f"<span style='color:{EXAM_COLOR}'>■</span> {tr('exam questions answered right')}"
+                        f" &nbsp; <span style='color:{KEPT_COLOR}'>▲</span> {tr('general knowledge kept')}"
+                        f" &nbsp; <span style='color:#9aa4b2'>- -</span> {tr('floor')}")
+        self.key.setToolTip(tr("Checked at every evaluation step: a few exam questions from your books and general "
+                               "questions, the same ones each time (step 0 is the base model before training)"))
+        self.lower = QWidget()
+        lower = QVBoxLayout(self.lower)
+        lower.setContentsMargins(0, 0, 0, 0)
+        lower.setSpacing(2)
+        lower.addWidget(self.key)
+        lower.addWidget(self.share, 1)
+        self.lower.setVisible(False)
+
+        upper = QWidget()
+        column = QVBoxLayout(upper)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.loss_key)
+        column.addWidget(self.loss, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(upper)
+        self.splitter.addWidget(self.lower)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+    def set_floor(self, share: float) -> None:
+        """The retention floor (0–1) the dashed line marks."""
+        self.floor.setValue(100 * share)
+
+    def clear(self) -> None:
+        for xs, ys in self.series.values():
+            xs.clear()
+            ys.clear()
+        self.lower.setVisible(False)
+        self.redraw()
+
+    def add(self, data: dict) -> None:
+        """Buffer the numbers of one metric event or metrics.jsonl row (drawn on the next ``redraw``)."""
+        step = data.get("step")
+        if step is None:
+            return
+        if "loss" in data:
+            self._append("loss", step, data["loss"])
+        if "eval_loss" in data:
+            self._append("eval", step, data["eval_loss"])
+        share = exam_share(data)
+        if share is not None:
+            self._append("exam", step, 100 * share)
+        if data.get("retention") is not None:
+            self._append("kept", step, 100 * data["retention"])
+
+    def _append(self, name: str, step: int, value: float) -> None:
+        xs, ys = self.series[name]
+        if xs and xs[-1] == step:   # the same step again (a resumed run): the newer value wins
+            ys[-1] = value
+        else:
+            xs.append(step)
+            ys.append(value)
+
+    def has_checks(self) -> bool:
+        return bool(self.series["exam"][0] or self.series["kept"][0])
+
+    def redraw(self) -> None:
+        self.train_curve.setData(*self.series["loss"])
+        self.eval_curve.setData(*self.series["eval"])
+        self.exam_curve.setData(*self.series["exam"])
+        self.kept_curve.setData(*self.series["kept"])
+        if self.has_checks() and self.lower.isHidden():
+            self.lower.setVisible(True)
+            self._sized = False
+            self._fit()
+
+    def _fit(self) -> None:
+        """Loss plot 3/5, lower plot 2/5 of the height, once the splitter has a real height."""
+        height = self.splitter.height()
+        if not self._sized and not self.lower.isHidden() and height > 100:
+            self.splitter.setSizes([height * 3 // 5, height - height * 3 // 5])
+            self._sized = True
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+
+def _key(html: str) -> QLabel:
+    label = QLabel(html)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #333; font-size: 12px;")
+    return label
