@@ -22,6 +22,7 @@ class AppState(QObject):
     run_finished = Signal(object)      # run folder Path
     show_results = Signal(object)      # run folder Path: open the Results page on this run
     evaluated = Signal(object)         # run folder Path (None: the base model) whose evaluation was saved
+    goal_chosen = Signal(str)          # the user chose a goal on the Format page: the Train page applies it too
 
     def __init__(self, project: Project, parent: QObject | None = None) -> None:
         super().__init__(parent)

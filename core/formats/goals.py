@@ -32,7 +32,7 @@ DESCRIPTIONS = {
 FORMAT_PRESETS = {
     "knowledge": {"format": "knowledge", "restatements": 4, "qa_pairs": 8, "source_prefix": True, "replay": 0.25,
                   "eval_fraction": 0.0},
-    "style": {"format": "chat", "replay": 0.1},
+    "style": {"format": "chat", "replay": 0.1, "eval_fraction": 0.1},
 }
 TRAIN_PRESETS = {
     "knowledge": {"plan": "auto", "exam_patience": 3, "keep_best": True},

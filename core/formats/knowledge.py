@@ -32,7 +32,7 @@ from core.formats.checks import (REPETITION, UNFINISHED, UNGROUNDED, answer_term
                                  grounding, pick_sentences, repetitive, token_pieces, words)
 from core.project import Project, append_jsonl, read_jsonl
 
-VERSION = 1
+VERSION = 2
 KINDS = ("paraphrase", "summary", "facts", "simple", "entity", "qa")
 INVENTED = "invents names or numbers"
 EXAMPLE = ("Tom planted three apple trees behind the barn in April. By autumn the smallest tree had already given "
@@ -178,13 +178,15 @@ def write_chunk_records(batch: list[dict], config: FormatConfig, writer, held_ou
     for (i, kind, term, _p), (text, finished) in zip(jobs, replies):
         records[i]["restatements"].append({"kind": kind, "term": term, "text": text, "finished": finished})
     for (i, sentence, answer, _p), (text, _finished) in zip(qjobs, questions):
+        # Every target gets its fill-in-the-blank item (what is said around a fact → the fact); a
+        # written question is kept beside it when it is a real question about the sentence — also
+        # one that names the term (then it asks the other way: the term → what is said of it).
+        blank = cloze(sentence, answer, batch[i].get("title", ""), batch[i].get("language") or "en")
+        records[i]["pairs"].append({"sentence": sentence, "answer": answer, "question": blank, "origin": "cloze"})
         question = first_question(text)
-        origin = "model"
-        if not question or check_question(question, answer, sentence):
-            question, origin = cloze(sentence, answer, batch[i].get("title", ""), batch[i].get("language") or "en"), \
-                "cloze"
-        records[i]["pairs"].append({"sentence": sentence, "answer": answer, "question": question, "origin": origin,
-                                    "raw": text})
+        if question and check_question(question, "\u0000", sentence) is None:  # a question, about the sentence
+            records[i]["pairs"].append({"sentence": sentence, "answer": answer, "question": question,
+                                        "origin": "model", "raw": text})
     return records
 
 

@@ -1,27 +1,49 @@
-"""Format page: how chunks are shown to the model, with a preview of exactly what it will see.
+"""Format page: what the user wants first (the goal), then how chunks are shown, with a preview.
 
-Preview renders the current settings (for qa/paraphrase the base model writes the first few
-chunks only) and shows the samples as token ids decoded back — special tokens visible, ▶ where
-the loss starts, ✂ where the max length cuts — next to length statistics over every sample.
-Build writes the dataset (for qa/paraphrase: the long, resumable generation, with ETA and Stop).
-Both run core functions in a background job; this page only shows what they return.
+The goal comes first — know the facts in my books, write like my books, or a custom format — as
+three cards with their trade-off. Choosing one lays ``core.formats.goals.apply_goal`` over the
+format settings here and the training settings (saved to the project; the Train page updates its
+form through ``AppState.goal_chosen``). Under the goal only the settings the chosen format reads
+are shown (``gui.format_fields``); the rest wait under "All settings". The writer model (who writes
+restatements and questions) has its own chooser that names a path that is not there.
+
+Preview renders the current settings (for the formats a model writes — knowledge: the writer
+model; qa, paraphrase: the base model — only the first few chunks are written) and shows the
+samples as token ids decoded back — special tokens visible, ▶ where the loss starts, ✂ where the
+max length cuts — next to length statistics over every sample. Build writes the dataset (for the
+written formats: the long, resumable generation, with ETA and Stop). Both run core functions in
+a background job; this page only shows what they return.
 """
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QScrollArea, QSplitter, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from core.config import GENERATED_FORMATS, ConfigError, FormatConfig
 from core.events import Event
+from core.formats.goals import DESCRIPTIONS, apply_goal, goal_of
+from gui.format_fields import USES_WRITER, relevant, writer_problem
 from gui.i18n import N_, tr
 from gui.messages import tr_message
 from gui.state import AppState
 from gui.widgets.config_form import ConfigForm
+from gui.widgets.goal_picker import GoalPicker
+from gui.widgets.writer_chooser import WriterChooser
 
 PREVIEW_SAMPLES = 3
+WRITTEN = (*GENERATED_FORMATS, "knowledge")   # formats a model writes (slow)
 INTRO = N_("The preview shows the first samples exactly as the model will see them, special tokens included.")
 MARKS = N_("The loss covers only the part after ▶; ✂ marks where the max length cuts.")
+WEAK_WRITER = N_("Restatements and questions are written by the writer model. The embedded 135M model writes weak "
+                 "ones: they are checked and most are dropped, and its questions fall back to fill-in-the-blank "
+                 "items made from your books' own sentences. It cannot write Russian. A bigger writer writes much "
+                 "better data: choose a local GGUF file or Hugging Face folder as the writer model below (for "
+                 "example Qwen2.5-1.5B-Instruct or Qwen2.5-3B-Instruct as GGUF).")
+BASE_WRITER = N_("Restatements and questions are written by your base model ({model}). A bigger writer model (a "
+                 "local GGUF file or Hugging Face folder, chosen below) writes better data.")
+OWN_WRITER = N_("Restatements and questions are written by {writer}; training still uses your base model.")
 
 
 def _monospace() -> QPlainTextEdit:
@@ -40,12 +62,29 @@ class FormatPage(QWidget):
         self.job = None
         self._action = "preview"
         self.last_preview = None  # core.formats.preview.Preview of the last preview or build
-        self.form = ConfigForm(FormatConfig)
+        self.goals = GoalPicker()
+        self.goals.chosen.connect(self.choose_goal)
+        self.form = ConfigForm(FormatConfig, editors={"writer": WriterChooser})
+        self.writer: WriterChooser = self.form.editors["writer"]
+        self.writer.changed.connect(lambda _text: self._explain_goal())
+        self.form.editors["format"].currentTextChanged.connect(self._format_changed)
+        self.more_button = QToolButton()
+        self.more_button.setObjectName("allSettings")
+        self.more_button.setText(tr("All settings"))
+        self.more_button.setToolTip(tr("The settings this format does not read, and the rest"))
+        self.more_button.setCheckable(True)
+        self.more_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.more_button.setAutoRaise(True)
+        self.more_button.toggled.connect(self._show_more)
+        self.form.arrange(relevant("style", "chat"))
+        self.more = self.form.more
+        self._show_more(False)
+
         self.preview_button = QPushButton(tr("Preview samples"))
         self.preview_button.clicked.connect(self.preview)
         self.build_button = QPushButton(tr("Build dataset"))
-        self.build_button.setToolTip(tr("Write the dataset; for qa and paraphrase the base model writes every chunk "
-                                        "(resumable: what is written is kept when you stop)"))
+        self.build_button.setToolTip(tr("Write the dataset; for qa, paraphrase and knowledge a model writes every "
+                                        "chunk (resumable: what is written is kept when you stop)"))
         self.build_button.clicked.connect(self.build)
         self.stop_button = QPushButton(tr("Stop"))
         self.stop_button.setEnabled(False)
@@ -57,6 +96,21 @@ class FormatPage(QWidget):
         self.stats_text.setPlaceholderText(tr("Token counts, a length histogram and what the max length cuts "
                                               "appear here after a preview."))
 
+        # the goal and the settings scroll in the upper pane; the preview has the lower one, and
+        # the user drags the border between them (a small window keeps both usable)
+        settings = QWidget()
+        column = QVBoxLayout(settings)
+        column.setContentsMargins(0, 0, 6, 0)
+        column.addWidget(self.goals)
+        column.addWidget(self.form)
+        column.addWidget(self.more_button)
+        column.addWidget(self.more)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(settings)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setMinimumHeight(120)
         row = QHBoxLayout()
         for button in (self.preview_button, self.build_button, self.stop_button):
             row.addWidget(button)
@@ -66,27 +120,85 @@ class FormatPage(QWidget):
         split.addWidget(self.stats_text)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        # the settings scroll: every new format setting made the window taller (its minimum height)
-        form = QScrollArea()
-        form.setWidget(self.form)
-        form.setWidgetResizable(True)
-        form.setFrameShape(QScrollArea.Shape.NoFrame)
-        form.setMinimumHeight(120)
+        lower = QWidget()
+        below = QVBoxLayout(lower)
+        below.setContentsMargins(0, 4, 0, 0)
+        below.addLayout(row)
+        below.addWidget(self.status)
+        below.addWidget(split, 1)
+        self.panes = QSplitter(Qt.Orientation.Vertical)
+        self.panes.addWidget(scroll)
+        self.panes.addWidget(lower)
+        self.panes.setChildrenCollapsible(False)
+        self.panes.setStretchFactor(0, 2)   # the settings matter first; the preview after pressing Preview
+        self.panes.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(form, 3)
-        layout.addLayout(row)
-        layout.addWidget(self.status)
-        layout.addWidget(split, 2)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.panes)
         state.project_changed.connect(lambda _p: self.load_settings())
         self.load_settings()
 
     def load_settings(self) -> None:
-        self.form.set_value(self.state.project.settings("format"))
+        fmt = self.state.project.settings("format")
+        self.form.set_value(fmt)
+        self.goals.set_goal(goal_of(fmt))   # shown, not applied: the saved settings already are the choice
+        self._arrange()
         self.preview_text.clear()
         self.stats_text.clear()
 
     def config(self) -> FormatConfig:
         return self.form.value()
+
+    # ---- the goal and the fields it shows
+    def choose_goal(self, goal: str) -> None:
+        """Lay the goal's preset over the format settings here and the project's training settings."""
+        project = self.state.project
+        try:
+            current = self.form.value()
+        except ConfigError:   # e.g. a custom format without a template: start from what was saved
+            current = project.settings("format")
+        fmt, train = apply_goal(goal, current, project.settings("train"))
+        self.form.set_value(fmt)
+        self.goals.set_goal(goal)
+        self._arrange()
+        project.save_settings(format=fmt, train=train)
+        self.state.goal_chosen.emit(goal)   # the Train page lays the same preset over its form
+        name = tr(DESCRIPTIONS[goal][0])
+        self.status.setText(tr("“{goal}”: the format and training settings are set for it; any of them can still "
+                               "be changed.", goal=name) if goal != "custom" else
+                            tr("Custom format: choose the format and its settings below."))
+
+    def _format_changed(self, fmt: str) -> None:
+        """A format picked by hand: the goal it belongs to is shown (a custom choice stays custom)."""
+        if self.goals.goal() != "custom" and fmt:
+            self.goals.set_goal(_goal_of_format(fmt))
+        self._arrange()
+
+    def _arrange(self) -> None:
+        goal, fmt = self.goals.goal(), self.form.editors["format"].currentText()
+        self.form.arrange(relevant(goal, fmt))
+        self._explain_goal()
+
+    def _show_more(self, shown: bool) -> None:
+        self.more.setVisible(shown)
+        self.more_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+    def _explain_goal(self) -> None:
+        """Under the knowledge goal: who writes the restatements, and what that means."""
+        if self.goals.goal() != "knowledge":
+            self.goals.set_note("")
+            return
+        writer, base = self.writer.text(), self.state.project.model.source
+        if writer and writer != "embedded":
+            self.goals.set_note(tr(OWN_WRITER, writer=writer))
+        elif writer == "embedded" or base == "embedded":
+            self.goals.set_note(tr(WEAK_WRITER))
+        else:
+            self.goals.set_note(tr(BASE_WRITER, model=base))
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._explain_goal()   # the base model may have changed on the Model page
 
     # ---- jobs
     def _start(self, job, busy: str, action: str) -> None:
@@ -106,10 +218,15 @@ class FormatPage(QWidget):
     def _checked_config(self) -> FormatConfig | None:
         """The settings on the page, or None after telling the user which one is wrong."""
         try:
-            return self.config()
+            config = self.config()
         except ConfigError as exc:
             self.status.setText(tr("Check the settings: {error}", error=tr_message(str(exc))))
             return None
+        if config.format in USES_WRITER and (problem := writer_problem(config.writer)):
+            self.writer.check()
+            self.status.setText(tr("Check the settings: {error}", error=problem))
+            return None
+        return config
 
     def preview(self) -> None:
         if (config := self._checked_config()) is None:
@@ -124,8 +241,8 @@ class FormatPage(QWidget):
             tokenizer = load_tokenizer(resolve(project.model.source, report))
             return preview(project, config, tokenizer, PREVIEW_SAMPLES, max_len, report, cancel)
 
-        generated = config.format in GENERATED_FORMATS
-        busy = tr("The base model writes the first samples…") if generated else tr("Rendering…")
+        busy = (tr("The writer model writes the first samples…") if config.format in USES_WRITER else
+                tr("The base model writes the first samples…") if config.format in WRITTEN else tr("Rendering…"))
         self._start(job, busy, "preview")
 
     def build(self) -> None:
@@ -195,6 +312,13 @@ class FormatPage(QWidget):
         message = tr_message(message)
         self.status.setText(tr("Cannot build the dataset: {message}", message=message) if self._action == "build"
                             else tr("Cannot preview: {message}", message=message))
+
+
+def _goal_of_format(fmt: str) -> str:
+    try:
+        return goal_of(FormatConfig(format=fmt, template="-"))   # a template only so custom validates
+    except ConfigError:
+        return "custom"
 
 
 def _sample_block(index: int, v) -> str:

@@ -5,16 +5,22 @@ feeds the curves with ``setData`` (the curves are created once), so a fast strea
 floods the GUI thread with redraws. The same timer ticks the seconds of a long quiet phase (the
 quick check at an evaluation step, preparing the data), so the page never looks frozen. When a
 run ends, its verdict, warnings and the checkpoint chat uses are shown above the plots.
+
+With the auto plan the settings it chooses (steps, epochs, learning rate, rank, alpha, evaluation
+points) are greyed out and say so; the run's progress bar and check schedule follow what the plan
+chose (its total steps, run.json's ``planned``). A goal chosen on the Format page is laid over
+this form too (``AppState.goal_chosen``).
 """
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from core.config import ConfigError, EvalConfig, FormatConfig, TrainConfig
 from core.events import Event
@@ -22,16 +28,9 @@ from gui.evaluation import describe_point, is_quick_point, log_tail, progress_te
 from gui.i18n import N_, tr
 from gui.messages import tr_message, tr_sentences
 from gui.state import AppState
-from gui.widgets.config_form import ConfigForm
 from gui.widgets.results_view import VerdictPane
 from gui.widgets.train_plot import TrainPlot
-
-FORM_FIELDS = ("plan", "steps", "epochs", "lr", "lora_r", "lora_alpha", "batch_size", "grad_accum", "max_seq_len", "packing",
-               "eval_every", "save_every", "early_stop", "exam_patience", "keep_best", "evaluate_at_end", "device",
-               "quantization", "precision", "warmup_steps", "lora_dropout", "target_modules", "rslora", "dora",
-               "kl_weight", "seed")
-CHECK_FIELDS = ("quick_exam", "quick_general", "retention_floor")   # evaluation settings that act while training
-
+from gui.widgets.train_settings import TrainSettings
 
 class TrainPage(QWidget):
     title = N_("Train")
@@ -49,24 +48,8 @@ class TrainPage(QWidget):
         self.schedule = (0, 0)                   # (eval_every, steps) of the run going: when a check comes
         self.final = False                       # the steps are done; the full evaluation runs
 
-        self.form = ConfigForm(TrainConfig, FORM_FIELDS)
-        self.checks = ConfigForm(EvalConfig, CHECK_FIELDS)
-        checks_title = QLabel(tr("Checks while training"))
-        checks_title.setStyleSheet("font-weight: 600; padding: 8px 0 0 8px;")
-        settings = QWidget()
-        column = QVBoxLayout(settings)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.form)
-        column.addWidget(checks_title)
-        column.addWidget(self.checks)
-        column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(settings)
-        scroll.setWidgetResizable(True)
-        # as wide as the labels need (longer in Russian), so the form never scrolls sideways
-        scroll.setMinimumWidth(max(300, settings.minimumSizeHint().width()
-                                   + scroll.verticalScrollBar().sizeHint().width() + 2 * scroll.frameWidth()))
-        scroll.setMaximumWidth(max(380, scroll.minimumWidth()))
+        self.settings = scroll = TrainSettings()
+        self.form, self.checks, self.plan_hint = self.settings.form, self.settings.checks, self.settings.plan_hint
 
         self.start_button = QPushButton(tr("Start training"))
         self.start_button.clicked.connect(self.start)
@@ -126,11 +109,11 @@ class TrainPage(QWidget):
         layout.addLayout(right, 1)
         state.project_changed.connect(lambda _p: self.load_project())
         state.evaluated.connect(self._evaluated)
+        state.goal_chosen.connect(lambda goal: self.settings.apply_goal(goal, self.state.project))
         self.load_project()
 
     def load_project(self) -> None:
-        self.form.set_value(self.state.project.settings("train"))
-        self.checks.set_value(self.state.project.settings("evaluate"))
+        self.settings.load(self.state.project)
         self.plots.set_floor(self.state.project.settings("evaluate").retention_floor)
         self.show_last_run()
 
@@ -303,6 +286,8 @@ class TrainPage(QWidget):
                                    "general questions)…", step=data["step"], loss=data["eval_loss"]), "check")
         elif event.kind == "progress":
             if event.stage == "train":
+                if data.get("total") and data["total"] != self.progress.maximum():
+                    self._adopt_plan(data["total"])
                 self.progress.setValue(data.get("done", 0))
             elif event.stage == "evaluate" and self.plots.series["loss"][0]:   # the full evaluation at the end
                 self._final_progress(event)
@@ -315,6 +300,17 @@ class TrainPage(QWidget):
                 self.final = True   # the full evaluation began: loading its model, reusing the base's answers …
                 self._set_phase(tr("Evaluating the trained model — {what}…", what=tr_sentences(event.message)),
                                 "final")
+
+    def _adopt_plan(self, total: int) -> None:
+        """The steps the run really takes (the auto plan chose them): the bar and the check schedule follow."""
+        self.progress.setRange(0, total)
+        every = self.schedule[0]
+        try:
+            planned = json.loads((self.run_dir / "run.json").read_text(encoding="utf-8")).get("planned") or {}
+            every = int(planned.get("eval_every", every))
+        except (OSError, ValueError, TypeError, AttributeError):
+            pass   # no run.json yet (or unreadable): keep the form's schedule
+        self.schedule = (every, total)
 
     def _final_progress(self, event: Event) -> None:
         total, done = event.data.get("total", 0), event.data.get("done", 0)

@@ -2,6 +2,9 @@
 
 The dataclasses in ``core.config`` are the single source of names, defaults, choices and help;
 this widget only maps field types to editors, so a new setting shows up in the GUI by itself.
+A page may give its own editor for a field (``editors``: any widget with ``text``/``setText``),
+and may ``arrange`` the rows: the fields that matter now in the form, the rest in ``more`` (a
+widget the page shows under an "All settings" expander).
 Labels and help are English in core (the CLI shows them too) and translated here, as they are
 shown; choice values are identifiers saved in the project, so they stay as they are and get a
 translated explanation as tooltip instead.
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox,
@@ -20,7 +23,8 @@ from core.config import ConfigError, from_dict, to_dict
 from gui.i18n import N_, tr
 
 # Where the field name capitalised reads badly ("Qa pairs", "Max file mb"); the rest is generated.
-_LABELS = {"lr": "Learning rate", "lora_r": "LoRA rank", "lora_alpha": "LoRA alpha", "lora_dropout": "LoRA dropout",
+_LABELS = {"plan": "Training plan", "restatements": "Restatements per chunk",
+           "lr": "Learning rate", "lora_r": "LoRA rank", "lora_alpha": "LoRA alpha", "lora_dropout": "LoRA dropout",
            "max_seq_len": "Max sample tokens", "eval_every": "Evaluate every", "grad_accum": "Gradient accumulation",
            "max_file_mb": "Max file size (MB)", "max_unpacked_mb": "Max unpacked size (MB)",
            "file_timeout_s": "Time per file (s)", "unicode_nfc": "Unicode NFC",
@@ -76,25 +80,29 @@ def label_for(name: str) -> str:
 class ConfigForm(QWidget):
     """Editors for the fields of ``cls`` (optionally only ``fields``); ``value()`` validates."""
 
-    def __init__(self, cls: type, fields: tuple[str, ...] | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, cls: type, fields: tuple[str, ...] | None = None, parent: QWidget | None = None,
+                 editors: dict[str, Callable[[], QWidget]] | None = None) -> None:
         super().__init__(parent)
         self.cls = cls
         self.hints = typing.get_type_hints(cls)
         self.editors: dict[str, QWidget] = {}
-        layout = QFormLayout(self)
-        layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.labels: dict[str, QLabel] = {}
+        self.more: QWidget | None = None       # made by arrange(): the rows not asked for
+        self.layout_ = layout = _form_layout(self)
         for f in dataclasses.fields(cls):
             if fields is not None and f.name not in fields:
                 continue
-            editor = self._editor(f)
+            editor = editors[f.name]() if editors and f.name in editors else self._editor(f)
             editor.setObjectName(f"field_{f.name}")
             help_text = tr(f.metadata["help"]) if f.metadata.get("help") else ""
             editor.setToolTip(help_text)
             label = QLabel(tr(label_for(f.name)))
             label.setObjectName(f"label_{f.name}")
             label.setToolTip(help_text)
+            label.setBuddy(editor)
             layout.addRow(label, editor)
             self.editors[f.name] = editor
+            self.labels[f.name] = label
         self.set_value(cls())
         for f in dataclasses.fields(cls):  # a default equal to the first choice changed nothing: explain it now
             if isinstance(self.editors.get(f.name), QComboBox):
@@ -134,6 +142,38 @@ class ConfigForm(QWidget):
         hint = CHOICE_HINTS.get(f.name, {}).get(choice)
         box.setToolTip(f"{help_text}\n\n{choice}: {tr(hint)}" if hint else help_text)
 
+    def arrange(self, first: Iterable[str]) -> None:
+        """Rows of ``first`` (in that order) in this form; every other row in ``self.more`` (in field order)."""
+        first = [name for name in first if name in self.editors]
+        if self.more is None:
+            self.more = QWidget()
+            self.more.setObjectName("moreSettings")
+            _form_layout(self.more)
+        rest = [name for name in self.editors if name not in first]
+        if self.shown() == (first, rest):
+            return
+        for layout in (self.layout_, self.more.layout()):
+            while layout.rowCount():
+                layout.takeRow(0)   # the label and editor live on; only the row goes
+        width = max(label.sizeHint().width() for label in self.labels.values())
+        for names, layout in ((first, self.layout_), (rest, self.more.layout())):
+            for name in names:
+                self.labels[name].setMinimumWidth(width)   # both forms' fields start in one column
+                layout.addRow(self.labels[name], self.editors[name])
+                self.labels[name].show()
+                self.editors[name].show()
+
+    def shown(self) -> tuple[list[str], list[str]]:
+        """The fields in this form and those in ``more``, in their order on screen."""
+        def names(layout: QFormLayout) -> list[str]:
+            found = []
+            for row in range(layout.rowCount()):
+                item = layout.itemAt(row, QFormLayout.ItemRole.FieldRole)
+                widget = item.widget() if item is not None else None
+                found += [widget.objectName().removeprefix("field_")] if widget is not None else []
+            return found
+        return names(self.layout_), names(self.more.layout()) if self.more is not None else []
+
     def set_value(self, cfg: Any) -> None:
         for name, value in to_dict(cfg).items():
             editor = self.editors.get(name)
@@ -143,7 +183,7 @@ class ConfigForm(QWidget):
                 editor.setCurrentText(str(value))
             elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
                 editor.setValue(value)
-            elif isinstance(editor, QLineEdit):
+            elif editor is not None and hasattr(editor, "setText"):   # a line edit, or a page's own editor
                 editor.setText(str(value))
 
     def value(self, base: Any = None) -> Any:
@@ -159,6 +199,12 @@ class ConfigForm(QWidget):
             else:
                 values[name] = editor.text()
         return from_dict(self.cls, values)
+
+
+def _form_layout(widget: QWidget) -> QFormLayout:
+    layout = QFormLayout(widget)
+    layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    return layout
 
 
 __all__ = ["ConfigError", "ConfigForm"]

@@ -133,3 +133,29 @@ def test_bad_usage_exits_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--project", "x", "--device", "tpu"])
     assert exit_info.value.code == 2
+
+
+def test_goal_knowledge_trains_and_says_what_it_learned(capsys, tmp_path, book, tiny_model_dir):
+    """--goal knowledge: the knowledge format with replay and an auto plan; the run ends with a verdict."""
+    project = tmp_path / "project"
+    code, _, _ = run_cli(capsys, "ingest", book, "--project", project, "--json", "--quiet", "--model",
+                         tiny_model_dir, "--chunk-tokens", 32)
+    assert code == 0
+    from core.config import EvalConfig
+    from core.project import Project
+    Project(project).save_settings(evaluate=EvalConfig(exam_questions=3, general_items=2, reasoning_items=1,
+                                                       answer_tokens=8, quick_exam=2, quick_general=2, languages="en"))
+    code, summary, _ = run_cli(capsys, "train", "--project", project, "--json", "--quiet", "--goal", "knowledge",
+                               "--in-process", "--batch-size", 2, "--max-seq-len", 128, "--restatements", 1,
+                               "--gen-max-tokens", 16, *FP32)
+    assert code == 0 and summary["steps"] >= 20  # the auto plan's smallest run
+    run = Path(summary["run_dir"])
+    log = (run / "log.txt").read_text(encoding="utf-8")
+    assert "Plan for the knowledge goal" in log
+    samples = [json.loads(line) for line in (project / "datasets" / "knowledge" / "samples.jsonl").open()]
+    kinds = {s.get("kind") for s in samples}
+    assert {"source", "question"} <= kinds
+    # the tiny random model never finishes a sentence, so its replay answers are all dropped; they were asked
+    assert (project / "datasets" / "replay" / "generated.jsonl").exists()
+    assert summary["verdict"] and summary["evaluation"]["exam"]["items"] >= 1
+    assert (run / "evaluation.json").exists() and (run / "eval.jsonl").exists()

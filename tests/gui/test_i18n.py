@@ -3,7 +3,8 @@
 The catalog check reads the source (ast), not a running window, so strings on rare paths (error
 messages, dialogs) are covered too: every literal passed to ``tr``/``translate``/``N_`` under gui/
 needs a non-empty Russian entry with the same {placeholders}, and every entry must still be used.
-Config labels and help come from core.config at run time, so they are checked from the dataclasses.
+Config labels and help come from core.config at run time, so they are checked from the dataclasses;
+the goals' names and trade-offs (core.formats.goals.DESCRIPTIONS, the Format page's cards) likewise.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QLabel, QMessageBox, QPushButton  # noqa: E402
 
 from core.config import STAGES  # noqa: E402
+from core.formats.goals import DESCRIPTIONS  # noqa: E402
 from core.project import Project  # noqa: E402
 from gui import i18n  # noqa: E402
 from gui.widgets.config_form import CHOICE_HINTS, label_for  # noqa: E402
@@ -48,8 +50,9 @@ def gui_literals() -> dict[str, str]:
 
 
 def config_texts() -> set[str]:
-    """The labels and help texts config forms show (every stage: a form for any of them needs no new work)."""
-    texts = set()
+    """The labels and help texts config forms show (every stage: a form for any of them needs no new work),
+    and the goals' names and trade-offs the Format page shows."""
+    texts = {text for pair in DESCRIPTIONS.values() for text in pair}
     for cls in STAGES.values():
         for f in dataclasses.fields(cls):
             texts.add(label_for(f.name))

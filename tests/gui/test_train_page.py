@@ -1,5 +1,6 @@
 """The Train page with evaluation: exam and retention points plotted, a quiet check never looks frozen,
-the final evaluation shows its progress, and a finished run's verdict, warnings and checkpoint are shown.
+the final evaluation shows its progress, and a finished run's verdict, warnings and checkpoint are shown;
+the auto plan greys out what it chooses, and a goal chosen on the Format page reaches this form.
 
 Metric events are fed to the page as the training job would deliver them; no model is trained.
 """
@@ -133,3 +134,52 @@ def test_verdict_in_russian(qtbot, russian, tmp_path):
     assert page.outcome.warnings[0].text().startswith("⚠ Потери на проверке выросли с 1.72 до 1.98")
     assert page.outcome.footnote.text().startswith("Чат и экспорт используют шаг 40")
     assert "Результаты…" in page.outcome.footnote.text()
+
+
+def test_auto_plan_greys_out_what_it_chooses(page):
+    from gui.widgets.train_settings import PLANNED
+
+    form = page.form
+    assert page.plan_hint.isHidden() and all(form.editors[name].isEnabled() for name in PLANNED)
+    form.editors["plan"].setCurrentText("auto")
+    for name in PLANNED:
+        assert not form.editors[name].isEnabled() and not form.labels[name].isEnabled()
+        assert form.editors[name].toolTip() == "Chosen for your data by the auto plan; see the run's log"
+    assert not page.plan_hint.isHidden() and form.editors["batch_size"].isEnabled()
+    assert form.labels["plan"].text() == "Training plan"
+    form.editors["plan"].setCurrentText("manual")
+    assert all(form.editors[name].isEnabled() for name in PLANNED) and page.plan_hint.isHidden()
+    assert form.editors["steps"].toolTip().startswith("Optimizer steps")
+
+
+def test_auto_plan_shown_when_a_project_opens_and_its_steps_followed(qtbot, tmp_path):
+    from core.config import FormatConfig, TrainConfig
+    from gui.pages.train_page import TrainPage
+
+    project = Project.open(tmp_path / "project")
+    project.save_settings(train=TrainConfig(plan="auto"))
+    state = AppState(project)
+    widget = TrainPage(state, FormatConfig)
+    qtbot.addWidget(widget)
+    assert not widget.form.editors["lr"].isEnabled() and not widget.plan_hint.isHidden()
+    run = project.runs_dir / "r1"
+    run.mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"planned": {"steps": 200, "eval_every": 25}}))
+    widget.job = SimpleNamespace(cancel_token=CancelToken())
+    widget.schedule = (0, 60)                        # what the form said before the plan chose
+    widget.on_event(Event("log", "train", "", {"run_dir": str(run)}))
+    widget.on_event(Event("progress", "train", "step 1/200", {"done": 1, "total": 200}))
+    assert widget.progress.maximum() == 200 and widget.progress.value() == 1 and widget.schedule == (25, 200)
+    widget.job = None
+
+
+def test_a_goal_chosen_on_the_format_page_reaches_the_form(page):
+    from core.config import FormatConfig
+    from core.formats.goals import apply_goal
+
+    page.form.editors["steps"].setValue(77)
+    before = page.form.value()
+    page.state.goal_chosen.emit("knowledge")
+    expected = apply_goal("knowledge", FormatConfig(), before)[1]
+    assert page.form.value() == expected and expected.steps == 77 and expected.plan == "auto"
+    assert page.state.project.settings("train") == expected and not page.form.editors["steps"].isEnabled()
