@@ -77,6 +77,7 @@ EXAMPLE_QUESTION = ("By autumn the smallest tree had already given him a basket 
                     "With which neighbour did Tom share the red apples from his smallest tree?")
 QUESTION_TOKENS = 48
 # A name or number the chunk does not have is an invention; one is tolerated (a year, a plural form).
+_TERM = re.compile(r"\w[\w.\-_/+]*\w|\w")
 _NAME_OR_NUMBER = re.compile(r"\b(?:\d+(?:[.,]\d+)?|[A-ZА-ЯЁ][\w'-]+)\b")
 
 
@@ -214,12 +215,14 @@ class TermIndex:
         self.rare = Counter(w for c in chunks for w in words(c["text"]))
         self.pieces = pieces
         self.sentences: dict[str, list[str]] = {}
-        for c in chunks:
-            for sentence in pick_sentences(c["text"], 64):
-                for term in answer_terms(sentence, source_line(c), self.rare, 3, pieces):
-                    found = self.sentences.setdefault(term.lower(), [])
-                    if sentence not in found:
-                        found.append(sentence)
+        said = [(c, s) for c in chunks for s in pick_sentences(c["text"], 64)]
+        # the key terms of the corpus first, then every sentence that mentions one (a name that
+        # opens a sentence is not recognised as a name there, but is found where it was one)
+        vocabulary = {t.lower() for c, s in said for t in answer_terms(s, source_line(c), self.rare, 3, pieces)}
+        for _c, sentence in said:
+            for word in dict.fromkeys(m.group().lower().rstrip(".") for m in _TERM.finditer(sentence)):
+                if word in vocabulary:
+                    self.sentences.setdefault(word, []).append(sentence)
 
     def top_terms(self, chunk: dict, n: int) -> list[str]:
         return answer_terms(chunk["text"], source_line(chunk), self.rare, n, self.pieces)
