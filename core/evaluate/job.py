@@ -271,6 +271,12 @@ def evaluate(project: Project, run: str | None = None, questions: str | Path | N
     summary["exam"]["source"] = str(questions) if questions else "exam/exam.jsonl"
     summary["verdict"] = verdict(summary)
     summary["warnings"] = warnings(summary, config.retention_floor, trend)
+    try:
+        from core.evaluate.fit import language_fit, warnings_of
+        summary["language_fit"] = language_fit(project, scorer if scorer.name == "transformers" else None)
+        summary["warnings"] += warnings_of(summary["language_fit"])
+    except Exception as exc:  # noqa: BLE001 — a check, never a reason to fail the evaluation
+        say.log(f"Could not check the books' language against the base model ({exc})")
     summary.update(target=target.label, backend=scorer.name, languages=languages, checkpoint=checkpoint,
                    questions=str(questions) if questions else None, run=target.run_dir.name if target.run_dir else None,
                    seconds=round(time.time() - started, 1), evaluated=time.strftime("%Y-%m-%d %H:%M:%S"))

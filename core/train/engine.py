@@ -80,12 +80,19 @@ def write_exam_first(project: Project, say, cancel: CancelToken) -> None:
     from core.evaluate.job import ensure_exam
     from core.events import Cancelled
 
+    from core.evaluate.fit import language_fit, warnings_of
+
     try:
         ensure_exam(project, project.settings("evaluate"), say, cancel)
     except Cancelled:
         raise TrainError("Stopped while writing the exam, before training began") from None
     except Exception as exc:  # noqa: BLE001 — the exam is a report about training, not a prerequisite
         say.warning(f"The exam could not be written ({exc}); this run is checked on the general questions only")
+    try:  # a book in a language the base model does not know cannot be learned: say so before the hours go in
+        for message in warnings_of(language_fit(project, report=say)):
+            say.warning(message)
+    except Exception as exc:  # noqa: BLE001 — a check, never a reason to stop
+        say.log(f"Could not check the books' language against the base model ({exc})")
 
 
 def evaluate(model, blocks: list[Block], device: str, batch_size: int, autocast) -> float | None:
