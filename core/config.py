@@ -83,6 +83,7 @@ class CorpusConfig:
 FORMATS = ("plain", "chat", "markdown", "json", "yaml", "instruction", "qa", "paraphrase", "knowledge", "custom")
 GENERATED_FORMATS = ("qa", "paraphrase")  # written by the base model itself (a long, resumable job)
 INSTRUCTION_TASKS = ("write", "continue", "chapter", "book")
+KNOWLEDGE_PARTS = ("text", "restatements", "questions")
 
 
 @dataclass
@@ -102,6 +103,9 @@ class FormatConfig:
     restatements: int = opt(4, "knowledge: restatements written per chunk (paraphrase, summary, facts, simple words, "
                             "about its main term, questions and answers — in turn)")
     source_prefix: bool = opt(True, "knowledge: put the book and chapter before the chunk's text")
+    parts: str = opt("text,restatements,questions", "knowledge: what is trained on, comma-separated: text (each chunk), "
+                     "restatements (written by the writer model, and facts lists gathered from the books), questions "
+                     "(answered by the books' sentences)")
     replay: float = opt(0.0, "Share of training samples that replay the base model's own answers to general prompts "
                         "(written before training): keeps what the model knew")
     writer: str = opt("", "Model that writes generated samples and the exam: empty for the base model, or any local "
@@ -144,6 +148,9 @@ class FormatConfig:
             raise ConfigError("replay: must be in [0, 0.9)")
         if self.restatements < 0:
             raise ConfigError("restatements: must not be negative")
+        parts = [p.strip() for p in self.parts.split(",") if p.strip()]
+        if not parts or any(p not in KNOWLEDGE_PARTS for p in parts):
+            raise ConfigError(f"parts: choose from {', '.join(KNOWLEDGE_PARTS)} (got {self.parts!r})")
 
 
 @dataclass

@@ -120,7 +120,10 @@ def render_rows(chunks: list[dict], config: FormatConfig, tokenizer, eval_positi
                 if exam:
                     dropped[EXAM_HELD_OUT] += len(exam)
                 items += [i for i in written if i not in exam]
-            extras = [{"item": {"kind": "source"}}] + [{"item": i} for i in items]
+            parts = {p.strip() for p in config.parts.split(",")}
+            extras = [{"item": {"kind": "source"}}] if "text" in parts else []
+            extras += [{"item": i} for i in items if ("questions" if i["kind"] == "question" else "restatements")
+                       in parts]
         elif config.format in GENERATED_FORMATS:
             record = (records or {}).get(chunk_key(chunk))
             if record is None:

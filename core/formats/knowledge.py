@@ -158,10 +158,13 @@ def write_chunk_records(batch: list[dict], config: FormatConfig, writer, held_ou
     jobs, qjobs = [], []
     for i, c in enumerate(batch):
         term = (answer_terms(c["text"], source_line(c), rare, 1, pieces) or [c.get("heading") or "it"])[0]
-        for kind in kinds_for(c, config.restatements if restatements is None else restatements):
+        parts = {p.strip() for p in config.parts.split(",")}
+        for kind in kinds_for(c, config.restatements if restatements is None else restatements) \
+                if "restatements" in parts else []:
             ask, reply = ASKS[kind]
             jobs.append((i, kind, term, _with_example(ask, reply, passage=c["text"], term=term)))
-        for sentence, answer in question_targets(c, config.qa_pairs, held_out.get(chunk_key(c), set()), rare, pieces):
+        for sentence, answer in question_targets(c, config.qa_pairs, held_out.get(chunk_key(c), set()), rare, pieces) \
+                if "questions" in parts else []:
             ex_sentence, ex_answer, ex_question = EXAMPLE_QUESTION
             prompt = [{"role": "user", "content": QUESTION_ASK.format(passage=EXAMPLE, answer=ex_answer,
                                                                      sentence=ex_sentence)},
@@ -252,8 +255,14 @@ def store_path(project: Project):
     return project.dataset_dir("knowledge") / "generated.jsonl"
 
 
+def _part_key(config: FormatConfig) -> str:
+    parts = {p.strip() for p in config.parts.split(",")}
+    return (f"{config.restatements if 'restatements' in parts else 0}:"
+            f"{config.qa_pairs if 'questions' in parts else 0}")
+
+
 def load_records(project: Project, config: FormatConfig, writer_id: str) -> dict[str, dict]:
-    key = settings_key(config, writer_id, f"{config.restatements}:{config.qa_pairs}")
+    key = settings_key(config, writer_id, _part_key(config))
     return {r["key"]: r for r in read_jsonl(store_path(project)) if r.get("settings") == key}
 
 
@@ -263,7 +272,7 @@ def generate_knowledge(project: Project, config: FormatConfig, chunks: list[dict
     say = StageReporter(report, "format")
     cancel = cancel or CancelToken()
     writer_id = getattr(writer, "model_id", "fill-in-the-blank")
-    settings = settings_key(config, writer_id, f"{config.restatements}:{config.qa_pairs}")
+    settings = settings_key(config, writer_id, _part_key(config))
     done = load_records(project, config, writer_id)
     todo = [c for c in chunks if chunk_key(c) not in done]
     rare = Counter(w for c in chunks for w in words(c["text"]))
