@@ -232,7 +232,7 @@ class EvalConfig:
     reasoning_items: int = opt(50, "Arithmetic/logic problems per language (reasoning probe; 0: skip)")
     languages: str = opt("auto", "Probe languages: auto (English + your books' languages) or a list such as en,ru")
     step_by_step: bool = opt(True, "Reasoning probe also with a step-by-step prompt")
-    answer_tokens: int = opt(48, "Longest generated answer in tokens (reasoning step by step: 4×)")
+    answer_tokens: int = opt(40, "Longest generated answer in tokens (reasoning step by step: 4×)")
     quick_exam: int = opt(12, "During training: exam questions checked at every evaluation step (0: none)")
     quick_general: int = opt(24, "During training: general questions checked at every evaluation step (0: none)")
     retention_floor: float = opt(0.9, "Warn, and never pick as best, a checkpoint keeping less than this share of "

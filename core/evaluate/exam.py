@@ -199,14 +199,23 @@ def write_exam(project: Project, chunks: list[dict], n: int, writer=None, report
     tokenizer = getattr(writer, "tokenizer", None)
     targets = choose_targets(chunks, n, rare, avoid_sentences or set(), token_pieces(tokenizer) if tokenizer else None)
     items: list[Question] = []
-    english = [(c, s, t) for c, s, t in targets if (c.get("language") or "en") == "en"]
+    from core.formats.knowledge import EXAMPLE_QUESTION_RU, EXAMPLE_RU, QUESTION_ASK_RU, is_russian, wrong_language
+    askable = [(c, s, t) for c, s, t in targets if (c.get("language") or "en") in ("en", "ru", "uk")]
     asked = {}
-    if writer is not None and english:
+    if writer is not None and askable:
         say.progress(0, len(targets), f"Writing {len(targets)} exam questions…")
-        prompts = [with_example(ASK, EXAMPLE, EXAMPLE_QUESTION, passage=c["text"], sentence=s, answer=t)
-                   for c, s, t in english]
+        prompts = []
+        for c, s, t in askable:
+            if is_russian(c):  # the book's language: a question in another one is dropped below
+                ex_sentence, ex_answer, ex_question = EXAMPLE_QUESTION_RU
+                prompts.append(with_example(QUESTION_ASK_RU, {"passage": EXAMPLE_RU, "sentence": ex_sentence,
+                                                              "answer": ex_answer}, ex_question,
+                                            passage=c["text"], sentence=s, answer=t))
+            else:
+                prompts.append(with_example(ASK, EXAMPLE, EXAMPLE_QUESTION, passage=c["text"], sentence=s, answer=t))
         replies = writer(prompts, QUESTION_TOKENS, cancel)
-        asked = {id(s): first_question(text) for (c, s, t), (text, _done) in zip(english, replies)}
+        asked = {id(s): first_question(text) for (c, s, t), (text, _done) in zip(askable, replies)
+                 if not wrong_language(text, is_russian(c))}
     for c, sentence, term in targets:
         language = c.get("language") or "en"
         question = asked.get(id(sentence), "")

@@ -21,6 +21,7 @@ class QuickEval:
     def __init__(self, exam: list[Question], general: list[Question], max_new_tokens: int = 40) -> None:
         self.exam, self.general, self.max_new_tokens = exam, general, max_new_tokens
         self.base_general: dict[str, bool] = {}
+        self.last_rows: list[dict] = []
         self.base_exam: dict | None = None
 
     @classmethod
@@ -35,7 +36,7 @@ class QuickEval:
                 general += spread(load_probe("general", lang), max(1, config.quick_general // len(langs)))
         if not exam and not general:
             return None
-        return cls(exam, general, min(config.answer_tokens, 40))
+        return cls(exam, general, min(config.answer_tokens, 32))
 
     def _scorer(self, model, tokenizer, device: str, stop_tokens, autocast: str | None) -> TransformersScorer:
         return TransformersScorer(model, tokenizer, device, stop_tokens, batch_size=64, autocast=autocast)
@@ -43,6 +44,7 @@ class QuickEval:
     def _measure(self, scorer: TransformersScorer, side: str, cancel: CancelToken | None) -> dict:
         rows = suite.ask(scorer, self.exam + self.general, "quick", "closed", side, self.max_new_tokens, cancel)
         exam_rows, general_rows = rows[:len(self.exam)], rows[len(self.exam):]
+        self.last_rows = rows  # the replies themselves, for the run's quick.jsonl
         out: dict = {"general": {q.id: r["correct"] for q, r in zip(self.general, general_rows)}}
         if self.exam:
             suite.add_likelihoods(scorer, self.exam, exam_rows, side, cancel)

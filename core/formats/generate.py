@@ -1,8 +1,9 @@
 """Generated formats (qa, paraphrase): the base model writes training text from every chunk.
 
-``generate()`` is the long job. It works through the chunks in batches (left-padded batched
-``generate``), reports progress with an ETA, stops between batches — or mid-batch, through a
-stopping criterion — when cancelled, and appends one record per finished chunk to
+``generate()`` is the long job. It works through the chunks in batches — written by llama.cpp
+with many sequences in flight when the base model is a GGUF (writers.py), else by transformers'
+left-padded batched ``generate`` (``BatchGenerator``) — reports progress with an ETA, stops
+between batches — or mid-batch — when cancelled, and appends one record per finished chunk to
 ``datasets/<format>/generated.jsonl``. The file is append-only and keyed by chunk
 (``doc_id:chunk``) and by the generation settings, so a rerun resumes: finished chunks are never
 generated again, and switching settings back reuses what was written for them.
@@ -244,7 +245,8 @@ def generate(project: Project, config: FormatConfig, chunks: list[dict], generat
              report: Reporter | None = None, cancel: CancelToken | None = None) -> GenerateResult:
     """Make sure every chunk in ``chunks`` has a generated record; resumable and cancellable.
 
-    ``generator`` defaults to the project's base model (loaded only when something is missing).
+    ``generator`` defaults to the project's base model (loaded only when something is missing):
+    through llama.cpp when it is a GGUF (the embedded model too), else transformers — see writers.py.
     """
     if config.format not in GENERATED_FORMATS:
         raise ValueError(f"{config.format}: not a generated format ({', '.join(GENERATED_FORMATS)})")
@@ -252,23 +254,30 @@ def generate(project: Project, config: FormatConfig, chunks: list[dict], generat
     cancel = cancel or CancelToken()
     path = store_path(project, config.format)
     if generator is None:
-        from core.models import resolve
-        model_id = model_identity(resolve(project.model.source, report))
+        from core.formats.writers import writer_identity
+        model_id = writer_identity(project.model.source, report)  # llama.cpp's when the base is a GGUF
     else:
         model_id = generator.model_id
     done = load_generated(project, config, model_id)
     todo = [c for c in chunks if chunk_key(c) not in done]
+    if todo and generator is None:
+        from core.formats.writers import load_writer
+        generator = load_writer(project.model.source, config, report)
+        if generator.model_id != model_id:  # llama.cpp failed to load: the fallback's records are its own
+            model_id = generator.model_id
+            done = load_generated(project, config, model_id)
+            todo = [c for c in chunks if chunk_key(c) not in done]
     result = GenerateResult(chunks=len(chunks), reused=len(chunks) - len(todo), model_id=model_id)
     if todo:
         say.log(f"{config.format}: the base model writes samples for {len(todo)} chunks"
                 + (f" ({result.reused} already written, kept)" if result.reused else ""))
-        if generator is None:
-            generator = BatchGenerator.load(project.model.source, config, report)
         make = _qa_records if config.format == "qa" else _paraphrase_records
         started = time.monotonic()
         say.progress(result.reused, len(chunks), f"{config.format}: generating…")
-        for start in range(0, len(todo), config.gen_batch_size):
-            batch = todo[start:start + config.gen_batch_size]
+        # a llama.cpp writer keeps more sequences in flight than gen_batch_size chunks would fill
+        step = max(config.gen_batch_size, getattr(generator, "chunks_per_call", 0))
+        for start in range(0, len(todo), step):
+            batch = todo[start:start + step]
             try:
                 records = make(batch, config, generator, cancel)
             except Cancelled:

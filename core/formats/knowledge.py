@@ -32,7 +32,7 @@ from core.formats.checks import (REPETITION, UNFINISHED, UNGROUNDED, answer_term
                                  grounding, pick_sentences, repetitive, token_pieces, words)
 from core.project import Project, append_jsonl, read_jsonl
 
-VERSION = 2
+VERSION = 3
 KINDS = ("paraphrase", "summary", "facts", "simple", "entity", "qa")
 INVENTED = "invents names or numbers"
 EXAMPLE = ("Tom planted three apple trees behind the barn in April. By autumn the smallest tree had already given "
@@ -70,6 +70,57 @@ REQUESTS = {
     "entity": "What does {title} say about {term}?",
     "qa": "Ask and answer a few questions about “{chapter}” from {title}.",
 }
+# Russian books get Russian asks and requests (a writer that cannot write Russian then writes nothing
+# usable, and the checks drop it: see ``wrong_language``).
+EXAMPLE_RU = ("Весной Том посадил за сараем три яблони. К осени самая маленькая уже дала ему корзину красных яблок, "
+              "и он поделился ими с соседкой, госпожой Хилл.")
+ASKS_RU = {
+    "paraphrase": ("Перескажи этот отрывок своими словами. Сохрани все имена, числа и факты, ничего не добавляй.\n\n"
+                   "{passage}", "Весной Том посадил три яблони позади своего сарая. Осенью даже самая маленькая "
+                   "принесла корзину красных яблок, и часть их он отдал соседке, госпоже Хилл."),
+    "summary": ("Кратко изложи этот отрывок в двух-трёх предложениях. Сохрани имена и числа.\n\n{passage}",
+                "Том посадил весной три яблони. К осени самая маленькая дала корзину красных яблок, и он поделился "
+                "ими с госпожой Хилл."),
+    "facts": ("Перечисли факты из этого отрывка, по одному короткому предложению в строке.\n\n{passage}",
+              "- Том посадил три яблони.\n- Яблони растут за сараем.\n- Он посадил их весной.\n- К осени самая "
+              "маленькая дала корзину красных яблок.\n- Том поделился яблоками с соседкой, госпожой Хилл."),
+    "simple": ("Объясни этот отрывок простыми словами новичку. Сохрани все имена и числа.\n\n{passage}",
+               "Том весной посадил за сараем три маленькие яблони. Уже к осени даже самая маленькая дала целую "
+               "корзину красных яблок, и Том угостил ими госпожу Хилл, которая живёт рядом."),
+    "entity": ("Что говорится в этом отрывке о {term}? Ответь в двух-трёх предложениях.\n\n{passage}",
+               "Том посадил за сараем три яблони. Самая маленькая к осени дала корзину красных яблок, и Том "
+               "поделился ими с соседкой, госпожой Хилл."),
+    "qa": ("Задай три вопроса по этому отрывку и после каждого дай ответ из отрывка.\n\n{passage}",
+           "В: Сколько яблонь посадил Том?\nО: Три.\nВ: Когда он их посадил?\nО: Весной.\nВ: С кем Том поделился "
+           "яблоками?\nО: С соседкой, госпожой Хилл."),
+}
+REQUESTS_RU = {
+    "paraphrase": "Расскажи своими словами, что говорится в «{title}» в разделе «{chapter}».",
+    "summary": "Кратко изложи раздел «{chapter}» из «{title}».",
+    "facts": "Какие факты приводятся в «{title}» в разделе «{chapter}»?",
+    "simple": "Объясни простыми словами раздел «{chapter}» из «{title}».",
+    "entity": "Что говорится в «{title}» о {term}?",
+    "qa": "Задай и ответь на несколько вопросов по разделу «{chapter}» из «{title}».",
+}
+QUESTION_ASK_RU = ("Отрывок:\n{passage}\n\nНапиши один вопрос по отрывку, ответ на который — «{answer}». В вопросе не "
+                   "должно быть слова «{answer}». На него отвечает это предложение:\n{sentence}")
+EXAMPLE_QUESTION_RU = ("К осени самая маленькая уже дала ему корзину красных яблок, и он поделился ими с соседкой, "
+                       "госпожой Хилл.", "госпожой Хилл", "С какой соседкой Том поделился яблоками?")
+WRONG_LANGUAGE = "wrong language"
+
+
+def is_russian(chunk: dict) -> bool:
+    return (chunk.get("language") or "") in ("ru", "uk")
+
+
+def wrong_language(text: str, russian: bool) -> bool:
+    """The reply is mostly in the other script than the book (letters counted, names allowed)."""
+    cyrillic = len(re.findall(r"[а-яёіїєґ]", text, re.IGNORECASE))
+    latin = len(re.findall(r"[a-z]", text, re.IGNORECASE))
+    letters = cyrillic + latin
+    return bool(letters) and ((cyrillic / letters < 0.5) if russian else (cyrillic / letters > 0.5))
+
+
 QUESTION_ASK = ("Passage:\n{passage}\n\nWrite one question about the passage whose answer is \"{answer}\". "
                 "The question must not contain \"{answer}\". It is answered by this sentence:\n{sentence}")
 EXAMPLE_QUESTION = ("By autumn the smallest tree had already given him a basket of red apples, which he shared with "
@@ -109,9 +160,12 @@ def invented(text: str, source: str) -> int:
                if m.group().lower()[:5] not in known and m.group() not in first_words)
 
 
-def check_restatement(kind: str, text: str, finished: bool, source: str, min_grounding: float) -> str | None:
+def check_restatement(kind: str, text: str, finished: bool, source: str, min_grounding: float,
+                      russian: bool = False) -> str | None:
     if not words(text):
         return "empty"
+    if wrong_language(text, russian):
+        return WRONG_LANGUAGE
     if not finished:
         return UNFINISHED
     if repetitive(text):
@@ -127,8 +181,8 @@ def check_restatement(kind: str, text: str, finished: bool, source: str, min_gro
     return None
 
 
-def _with_example(ask: str, reply: str, **real) -> list[dict]:
-    example = {"passage": EXAMPLE, "term": EXAMPLE_TERM}
+def _with_example(ask: str, reply: str, russian: bool = False, **real) -> list[dict]:
+    example = {"passage": EXAMPLE_RU if russian else EXAMPLE, "term": "яблонях" if russian else EXAMPLE_TERM}
     return [{"role": "user", "content": ask.format(**example)}, {"role": "assistant", "content": reply},
             {"role": "user", "content": ask.format(**real)}]
 
@@ -159,18 +213,19 @@ def write_chunk_records(batch: list[dict], config: FormatConfig, writer, held_ou
     for i, c in enumerate(batch):
         term = (answer_terms(c["text"], source_line(c), rare, 1, pieces) or [c.get("heading") or "it"])[0]
         parts = {p.strip() for p in config.parts.split(",")}
+        russian = is_russian(c)
         for kind in kinds_for(c, config.restatements if restatements is None else restatements) \
                 if "restatements" in parts else []:
-            ask, reply = ASKS[kind]
-            jobs.append((i, kind, term, _with_example(ask, reply, passage=c["text"], term=term)))
+            ask, reply = (ASKS_RU if russian else ASKS)[kind]
+            jobs.append((i, kind, term, _with_example(ask, reply, russian, passage=c["text"], term=term)))
         for sentence, answer in question_targets(c, config.qa_pairs, held_out.get(chunk_key(c), set()), rare, pieces) \
                 if "questions" in parts else []:
-            ex_sentence, ex_answer, ex_question = EXAMPLE_QUESTION
-            prompt = [{"role": "user", "content": QUESTION_ASK.format(passage=EXAMPLE, answer=ex_answer,
-                                                                     sentence=ex_sentence)},
+            ex_sentence, ex_answer, ex_question = EXAMPLE_QUESTION_RU if russian else EXAMPLE_QUESTION
+            ask = QUESTION_ASK_RU if russian else QUESTION_ASK
+            prompt = [{"role": "user", "content": ask.format(passage=EXAMPLE_RU if russian else EXAMPLE,
+                                                             answer=ex_answer, sentence=ex_sentence)},
                       {"role": "assistant", "content": ex_question},
-                      {"role": "user", "content": QUESTION_ASK.format(passage=c["text"], answer=answer,
-                                                                     sentence=sentence)}]
+                      {"role": "user", "content": ask.format(passage=c["text"], answer=answer, sentence=sentence)}]
             qjobs.append((i, sentence, answer, prompt))
     budget = min(config.gen_max_tokens, 2 * max(int(c.get("tokens") or 0) for c in batch) + 48)
     # without a writer (none could be loaded, or a test) the questions are fill-in-the-blank items
@@ -188,7 +243,8 @@ def write_chunk_records(batch: list[dict], config: FormatConfig, writer, held_ou
         blank = cloze(sentence, answer, batch[i].get("title", ""), batch[i].get("language") or "en")
         records[i]["pairs"].append({"sentence": sentence, "answer": answer, "question": blank, "origin": "cloze"})
         question = first_question(text)
-        if question and check_question(question, "\u0000", sentence) is None:  # a question, about the sentence
+        if question and check_question(question, "\u0000", sentence) is None \
+                and not wrong_language(question, is_russian(batch[i])):  # a question, about the sentence
             records[i]["pairs"].append({"sentence": sentence, "answer": answer, "question": question,
                                         "origin": "model", "raw": text})
     return records
@@ -200,7 +256,7 @@ def samples_of(record: dict, chunk: dict, config: FormatConfig) -> tuple[list[di
     for r in record.get("restatements", []):
         length = int(2.0 * len(words(chunk["text"]))) + 20
         text, finished = fit_reply(r["text"], r["finished"], length)
-        reason = check_restatement(r["kind"], text, finished, chunk["text"], config.min_grounding)
+        reason = check_restatement(r["kind"], text, finished, chunk["text"], config.min_grounding, is_russian(chunk))
         if reason:
             dropped[f"{r['kind']}: {reason}"] += 1
         else:

@@ -144,9 +144,15 @@ def _system(config: FormatConfig) -> list[dict]:
     return [{"role": "system", "content": config.system_prompt}] if config.system_prompt else []
 
 
+DEFAULT_USER_PROMPT_RU = "Расскажи о разделе «{heading}» из «{title}»."
+
+
 def chat_messages(chunk: dict, config: FormatConfig, answer: str | None = None) -> list[dict]:
     f = fields(chunk)
-    user = config.user_prompt.format(title=f["title"], heading=f["chapter"] or f["title"] or "this text")
+    prompt = config.user_prompt
+    if prompt == FormatConfig.user_prompt and f["language"] in ("ru", "uk"):
+        prompt = DEFAULT_USER_PROMPT_RU  # the default prompt follows the book's language; a user's own is kept
+    user = prompt.format(title=f["title"], heading=f["chapter"] or f["title"] or "this text")
     return _system(config) + [{"role": "user", "content": user},
                               {"role": "assistant", "content": chunk["text"] if answer is None else answer}]
 
@@ -173,7 +179,7 @@ def render_knowledge(chunk: dict, config: FormatConfig, tokenizer) -> dict:
     The source text is plain continued pre-training with the book and chapter in front (the prefix
     is prompt: the model learns the text *given* its source); restatements and questions are chat
     turns, so the model learns to say what the books say when asked."""
-    from core.formats.knowledge import REQUESTS, source_line
+    from core.formats.knowledge import REQUESTS, REQUESTS_RU, is_russian, source_line
 
     item, f = chunk.get("item") or {"kind": "source"}, fields(chunk)
     if item["kind"] == "source":
@@ -187,8 +193,11 @@ def render_knowledge(chunk: dict, config: FormatConfig, tokenizer) -> dict:
         messages = _system(config) + [{"role": "user", "content": item["prompt"]},
                                       {"role": "assistant", "content": item["text"]}]
     else:
-        request = REQUESTS[item["kind"]].format(title=f["title"] or "the book", chapter=f["chapter"] or f["title"]
-                                                or "this text", term=item.get("term") or "it")
+        russian = is_russian(chunk)
+        request = (REQUESTS_RU if russian else REQUESTS)[item["kind"]].format(
+            title=f["title"] or ("книге" if russian else "the book"),
+            chapter=f["chapter"] or f["title"] or ("этот текст" if russian else "this text"),
+            term=item.get("term") or ("этом" if russian else "it"))
         messages = _system(config) + [{"role": "user", "content": request},
                                       {"role": "assistant", "content": item["text"]}]
     return {**render_messages(messages, tokenizer), "kind": item["kind"]}

@@ -220,7 +220,7 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
 
     # 4. The exam and general questions checked at every evaluation (base answers first)
     watch = Watch.start(project, eval_cfg, cfg, data, peft_model, tokenizer, device, autocast, plan.autocast,
-                        say, cancel) if rank == 0 and not dry_run and world == 1 else None
+                        say, cancel, run_dir) if rank == 0 and not dry_run and world == 1 else None
 
     # 5. The loop
     model.train()

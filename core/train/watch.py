@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.config import EvalConfig, TrainConfig
 from core.events import CancelToken, StageReporter
+from core.project import append_jsonl
 
 
 class Watch:
@@ -29,7 +30,7 @@ class Watch:
 
     @classmethod
     def start(cls, project, eval_cfg: EvalConfig, cfg: TrainConfig, data, model, tokenizer, device: str, autocast,
-              autocast_dtype, say: StageReporter, cancel: CancelToken) -> "Watch | None":
+              autocast_dtype, say: StageReporter, cancel: CancelToken, run_dir: Path | None = None) -> "Watch | None":
         from core.evaluate.quick import QuickEval
         from core.formats.builder import prepare_chunks
 
@@ -43,6 +44,9 @@ class Watch:
         with model.disable_adapter():
             base = quick.baseline(model, tokenizer, device, watch.stop_tokens, autocast_dtype, cancel)
         base = {**base, "retention": 1.0 if base.get("general_known") else None}
+        for row in quick.last_rows if run_dir is not None else []:
+            append_jsonl(Path(run_dir) / "quick.jsonl", {"step": 0, **{k: row[k] for k in (
+                "id", "question", "reply", "correct")}})
         say.metric(step=0, **{k: v for k, v in base.items() if v is not None}, eval_seconds=round(time.time() - started, 1))
         say.log(watch._describe("Before training", base))
         return watch
@@ -63,6 +67,9 @@ class Watch:
         point = self.quick.measure(model, self.tokenizer, self.device, self.stop_tokens, self.autocast, self.cancel)
         point.update(step=step, eval_loss=eval_loss)
         self.points.append(point)
+        for row in self.quick.last_rows:  # what the model answered at this point, item by item
+            append_jsonl(Path(run_dir) / "quick.jsonl", {"step": step, **{k: row[k] for k in (
+                "id", "question", "reply", "correct")}})
         self.say.metric(step=step, **{k: v for k, v in point.items() if v is not None and k not in ("step", "eval_loss")},
                         eval_seconds=round(time.time() - started, 1))
         self.say.log(self._describe(f"Step {step}", point))

@@ -1,5 +1,6 @@
 """The knowledge recipe's material: checks on restatements, book-extracted items, replay rows."""
 import json
+import re
 
 from core.config import FormatConfig
 from core.formats.knowledge import (INVENTED, TermIndex, check_restatement, extracted_items, generate_knowledge,
@@ -107,3 +108,40 @@ def test_replay_rows_take_their_share(tmp_path, tokenizer):
     assert writer.calls == 1
     again = replay_rows(project, FormatConfig(replay=0.25), tokenizer, 30, [CHUNK], writer=writer)
     assert again == rows and writer.calls == 1  # answered once, cached
+
+
+RU_CHUNK = {"doc_id": "r" * 16, "chunk": 0, "title": "Мельница", "heading": "Река", "tokens": 60, "language": "ru",
+            "text": "Мельник Антон каждое утро считал 37 лодок на Волге. Его дочь Вера вела учёт в зелёной тетради."}
+
+
+def test_russian_books_get_russian_asks_and_english_replies_are_dropped(tmp_path):
+    from core.formats.knowledge import WRONG_LANGUAGE, wrong_language
+    from core.project import Project
+
+    assert wrong_language("Anton counted boats on the Volga.", russian=True)
+    assert not wrong_language("Антон считал лодки на Волге (Volga).", russian=True)
+    assert wrong_language("Антон считал лодки.", russian=False)
+    asks = []
+
+    def reply(ask):
+        asks.append(ask)
+        return "Anton the miller counted 37 boats on the Volga every morning and Vera kept notes.", True
+
+    project = Project.open(tmp_path / "p")
+    config = FormatConfig(format="knowledge", restatements=2, qa_pairs=2, gen_batch_size=2)
+    record = generate_knowledge(project, config, [RU_CHUNK], Scripted(reply), {})["records"]["r" * 16 + ":0"]
+    assert asks and all(re.search("[а-я]", a) for a in asks)
+    items, dropped = samples_of(record, RU_CHUNK, config)
+    assert all(why.endswith(WRONG_LANGUAGE) for why in dropped) and sum(dropped.values()) == 2
+    assert not [i for i in items if i["kind"] == "question" and i["origin"] == "model"]  # English questions dropped
+    assert any("____" in i["question"] and "Вставьте" in i["question"] for i in items if i["kind"] == "question")
+
+
+def test_default_chat_prompt_follows_the_book_language(tokenizer):
+    from core.formats.renderers import chat_messages
+
+    ru = chat_messages(RU_CHUNK, FormatConfig())
+    assert ru[0]["content"] == "Расскажи о разделе «Река» из «Мельница»."
+    own = chat_messages(RU_CHUNK, FormatConfig(user_prompt="Tell me {heading}"))
+    assert own[0]["content"] == "Tell me Река"
+    assert chat_messages(CHUNK, FormatConfig())[0]["content"].startswith("Tell me about")

@@ -1,0 +1,149 @@
+"""Who writes the generated formats: llama.cpp when the base model is a GGUF, else transformers.
+
+``load_writer()`` returns an object with ``BatchGenerator``'s interface (``__call__(prompts,
+max_new_tokens, cancel, seed)``, ``model_id``, ``calls``, ``tokenizer``). For the embedded model
+or a .gguf source that is ``LlamaCppWriter``: many sequences in one llama.cpp context
+(core/chat/llamacpp_batch.py), several times the samples/s of transformers' padded batches on a
+CPU (bench/formats.py). Anything else — a Hugging Face folder, a hub id, a GGUF llama.cpp cannot
+load, no llama-cpp-python — gets transformers' ``BatchGenerator``, with the reason logged.
+
+The two write slightly different text (other kernels, F16 weights), so their records are kept
+apart: a llama.cpp writer's ``model_id`` ends in ``|llama.cpp``, and generated.jsonl is keyed by it.
+"""
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+from pathlib import Path
+
+from core.config import FormatConfig
+from core.events import CancelToken, Reporter, StageReporter
+from core.formats.generate import BatchGenerator, model_identity
+from core.formats.renderers import stop_tokens
+
+LLAMA_CPP = "|llama.cpp"
+
+
+class LlamaCppWriter:
+    """BatchGenerator's interface over ``LlamaCppBatch``: chats in, (reply, ended by itself) out."""
+
+    def __init__(self, batch, tokenizer, model_id: str, temperature: float = 0.0) -> None:
+        self.batch, self.tokenizer, self.model_id, self.temperature = batch, tokenizer, model_id, temperature
+        self.calls = 0
+        # generate() hands over this many chunks a call: enough prompts to keep every sequence
+        # slot busy (a qa chunk asks two), few enough that a cancel loses little
+        self.chunks_per_call = batch.n_parallel
+
+    @classmethod
+    def load(cls, resolved, config: FormatConfig, **options) -> "LlamaCppWriter":
+        from core.chat.llamacpp_batch import LlamaCppBatch
+        from core.models import load_tokenizer
+
+        tokenizer = load_tokenizer(resolved)
+        batch = LlamaCppBatch(fast_gguf(resolved.gguf_path), stop=stop_tokens(tokenizer), **options)
+        return cls(batch, tokenizer, model_identity(resolved) + LLAMA_CPP, config.gen_temperature)
+
+    def __call__(self, prompts: list[str | list[dict]], max_new_tokens: int, cancel: CancelToken,
+                 seed: int = 0) -> list[tuple[str, bool]]:
+        """Reply text and whether it ended by itself (not at the token limit), per prompt."""
+        texts = [self.tokenizer.apply_chat_template([{"role": "user", "content": p}] if isinstance(p, str) else p,
+                                                    tokenize=False, add_generation_prompt=True) for p in prompts]
+        replies = self.batch.generate(texts, max_new_tokens, cancel, self.temperature, seed)
+        self.calls += 1
+        return [(text.strip(), finished) for text, finished in replies]
+
+
+def fast_gguf(path: str | Path, max_bytes: int = 1 << 30) -> Path:
+    """An F16 copy of a small quantized GGUF (made once, cached by content), or the file itself.
+
+    A model this small keeps a CPU busy with arithmetic, and llama.cpp has no fast matrix kernel
+    for Q4_1 (it quantizes the activations to 8 bits and dots row by row): on this 2-core machine
+    the embedded SmolLM2 prefilled 93-105 tok/s per core in Q4_1, 210-240 in F16 (about torch's
+    speed), and 12 qa + 6 paraphrase prompts took 18-19 s + 34-36 s in Q4_1, 11-12 s + 29-31 s
+    in F16 (Q8_0: 11 s + 34 s). F16 also holds the Q4_1 values almost exactly, like the f32
+    weights transformers dequantizes: 12 of 12 questions and 5 of 6 paraphrases came out word for
+    word as transformers wrote them (Q4_1 5 and 0, Q8_0 3 and 0). A model whose F16 copy would
+    pass ``max_bytes`` is used as it is: there memory matters more.
+    """
+    import llama_cpp as lib
+
+    from core.chat.llamacpp_backend import physical_cores, quiet_llama_logs
+    from core.models import cache_root, file_sha256
+
+    path = Path(path)
+    quiet_llama_logs()
+    params = lib.llama_model_default_params()
+    params.vocab_only = True  # the header is enough: size and file type
+    model = lib.llama_model_load_from_file(str(path).encode(), params)
+    if not model:
+        raise ValueError(f"{path}: llama.cpp cannot read this GGUF")
+    try:
+        n_params = lib.llama_model_n_params(model)
+        value = ctypes.create_string_buffer(16)
+        known = lib.llama_model_meta_val_str(model, b"general.file_type", value, len(value)) > 0
+    finally:
+        lib.llama_model_free(model)
+    # llama_ftype 0 (all F32), 1 (mostly F16), 32 (mostly BF16) are fast already; unknown: leave it
+    if not known or int(value.value or 0) in (0, 1, 32) or 2 * n_params > max_bytes:
+        return path
+    target = cache_root() / "converted" / f"{path.stem}-{file_sha256(path)[:16]}.f16.gguf"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".partial")
+        q = lib.llama_model_quantize_default_params()
+        q.ftype, q.allow_requantize, q.nthread = lib.LLAMA_FTYPE_MOSTLY_F16, True, physical_cores()
+        if lib.llama_model_quantize(str(path).encode(), str(tmp).encode(), q) != 0 or not tmp.exists():
+            tmp.unlink(missing_ok=True)
+            raise ValueError(f"{path}: llama.cpp could not convert it to F16")
+        os.replace(tmp, target)
+    return target
+
+
+def why_not_llama_cpp(resolved, backend: str = "auto", device: str = "auto") -> str | None:
+    """Why this model is not written by llama.cpp (None: it is, unless the file fails to load)."""
+    if backend == "transformers":
+        return "transformers was asked for"
+    if not resolved.gguf_path:
+        return "the model is not a GGUF file"
+    if importlib.util.find_spec("llama_cpp") is None:
+        return "llama-cpp-python is not installed"
+    if backend == "auto" and device != "cpu":
+        import llama_cpp
+
+        from core.models import pick_device
+
+        gpu = pick_device(device)
+        if gpu != "cpu" and not llama_cpp.llama_supports_gpu_offload():  # a GPU beats a CPU by far
+            return f"llama.cpp was built for the CPU only and PyTorch can use {gpu}"
+    return None
+
+
+def writer_identity(source: str, report: Reporter | None = None, backend: str = "auto", device: str = "auto") -> str:
+    """The model_id ``load_writer(source)`` will have (unless llama.cpp fails to load the file),
+    known without loading any weights: resuming a finished job loads nothing."""
+    from core.models import resolve
+
+    resolved = resolve(source, report)
+    return model_identity(resolved) + ("" if why_not_llama_cpp(resolved, backend, device) else LLAMA_CPP)
+
+
+def load_writer(source: str, config: FormatConfig, report: Reporter | None = None, backend: str = "auto",
+                device: str = "auto"):
+    """llama.cpp for a GGUF source (``backend='auto'`` or ``'llama.cpp'``), else transformers."""
+    from core.models import resolve
+
+    say = StageReporter(report, "format")
+    resolved = resolve(source, report)
+    why = why_not_llama_cpp(resolved, backend, device)
+    if why is None:
+        try:
+            return LlamaCppWriter.load(resolved, config)
+        except Exception as exc:  # a GGUF llama.cpp cannot load, no memory for the context …
+            why = f"llama.cpp could not load {resolved.gguf_path} ({type(exc).__name__}: {exc})"
+            say.warning(f"Generating with transformers: {why}")
+    elif backend != "transformers":
+        say.log(f"Generating with transformers: {why}")
+    if backend == "llama.cpp":
+        raise RuntimeError(f"llama.cpp writer: {why}")
+    return BatchGenerator.load(source, config, report, device=device)
