@@ -119,6 +119,22 @@ def cloze(sentence: str, answer: str, title: str, language: str) -> str:
     return CLOZE.get(language, CLOZE["en"]).format(title=title or "your book", blanked=blanked)
 
 
+WH = {"en": ("how many", "who", "what"), "ru": ("сколько", "кто", "что")}
+
+
+def in_place_question(sentence: str, answer: str, language: str) -> str:
+    """The sentence asked back with its term replaced by a question word, where it stands ("PeptoVar
+    uses genome annotation data in what format?"): no model needed, any sentence, and close to how a
+    reader asks — the words around the fact stay, the fact is what is asked for."""
+    many, who, what = WH.get(language, WH["en"])
+    year = re.fullmatch(r"(1[5-9]|20)\d\d", answer)
+    word = what if year else many if re.fullmatch(r"\d+(?:[.,]\d+)?", answer) else \
+        who if answer[:1].isupper() and " " in answer else what
+    asked = re.sub(re.escape(answer), word, sentence.strip(), count=1)
+    asked = re.sub(r"[\s.:;!,]+$", "", asked)
+    return asked[:1].upper() + asked[1:] + "?"
+
+
 def check_question(question: str, answer: str, sentence: str) -> str | None:
     """Why a written exam question is unusable, or None."""
     if not question.endswith("?") or len(words(question)) < 4:
@@ -148,6 +164,9 @@ def choose_targets(chunks: list[dict], n: int, rare: dict[str, int], avoid: set[
     are never picked."""
     order = spread_chunks(chunks, len(chunks))
     picks = {id(c): pick_sentences(c["text"], 8) for c in order}
+    # a small book gives a small exam: about one telling sentence in ten is held out of the Q&A
+    # training (at least 8 questions), so most of what it says can still be taught as questions
+    n = min(n, max(8, sum(len(p) for p in picks.values()) // 10))
     used: dict[int, int] = {}
     targets: list[tuple] = []
     for _round in range(4):

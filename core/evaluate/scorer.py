@@ -41,8 +41,6 @@ class TransformersScorer:
     @classmethod
     def load(cls, load_dir: str, adapter_dir: Path | None = None, chat_template: str | None = None,
              stop_tokens: list[str] | None = None, device: str = "auto", batch_size: int = 16) -> "TransformersScorer":
-        import torch
-
         from core.models import ResolvedModel, load_model, load_tokenizer, pick_device
 
         device = pick_device(device)
@@ -55,7 +53,6 @@ class TransformersScorer:
             from peft import PeftModel
             model = PeftModel.from_pretrained(model, str(adapter_dir))
         model.eval()
-        torch.set_grad_enabled(False)
         return cls(model, tokenizer, device, stop_tokens, batch_size)
 
     def side(self, adapter: bool):

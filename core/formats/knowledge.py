@@ -32,7 +32,7 @@ from core.formats.checks import (REPETITION, UNFINISHED, UNGROUNDED, answer_term
                                  grounding, pick_sentences, repetitive, token_pieces, words)
 from core.project import Project, append_jsonl, read_jsonl
 
-VERSION = 3
+VERSION = 4
 KINDS = ("paraphrase", "summary", "facts", "simple", "entity", "qa")
 INVENTED = "invents names or numbers"
 EXAMPLE = ("Tom planted three apple trees behind the barn in April. By autumn the smallest tree had already given "
@@ -206,7 +206,7 @@ def question_targets(chunk: dict, n: int, held: set[str], rare: dict, pieces) ->
 def write_chunk_records(batch: list[dict], config: FormatConfig, writer, held_out: dict, rare: dict,
                         cancel: CancelToken, restatements: int | None = None) -> list[dict]:
     """One record per chunk: its restatements and answer-first question pairs (raw writer output kept)."""
-    from core.evaluate.exam import check_question, cloze, first_question
+    from core.evaluate.exam import check_question, cloze, first_question, in_place_question
 
     pieces = token_pieces(writer.tokenizer) if getattr(writer, "tokenizer", None) is not None else None
     jobs, qjobs = [], []
@@ -240,8 +240,11 @@ def write_chunk_records(batch: list[dict], config: FormatConfig, writer, held_ou
         # Every target gets its fill-in-the-blank item (what is said around a fact → the fact); a
         # written question is kept beside it when it is a real question about the sentence — also
         # one that names the term (then it asks the other way: the term → what is said of it).
-        blank = cloze(sentence, answer, batch[i].get("title", ""), batch[i].get("language") or "en")
+        language = batch[i].get("language") or "en"
+        blank = cloze(sentence, answer, batch[i].get("title", ""), language)
         records[i]["pairs"].append({"sentence": sentence, "answer": answer, "question": blank, "origin": "cloze"})
+        records[i]["pairs"].append({"sentence": sentence, "answer": answer, "origin": "in place",
+                                    "question": in_place_question(sentence, answer, language)})
         question = first_question(text)
         if question and check_question(question, "\u0000", sentence) is None \
                 and not wrong_language(question, is_russian(batch[i])):  # a question, about the sentence
@@ -290,14 +293,16 @@ class TermIndex:
 def extracted_items(chunk: dict, index: TermIndex, held: set[str], entities: int = 2) -> list[dict]:
     """Restatements made from the books' own sentences — no model, so nothing invented, any language:
     the chunk's facts as a list, and what the books say about the chunk's main terms (sentences from
-    every chunk that mention them: facts about one thing, gathered). Exam sentences are left out."""
+    every chunk that mention them: facts about one thing, gathered; exam sentences left out)."""
     from core.evaluate.grading import normalize
 
     def allowed(sentence: str) -> bool:
         return normalize(sentence) not in held
 
     items = []
-    facts = [s for s in pick_sentences(chunk["text"], 64) if allowed(s)]
+    # the facts list restates the whole chunk, like a paraphrase (the exam's sentences included: the
+    # book is meant to be known); a gathering answers a question about one term, so it leaves them out
+    facts = pick_sentences(chunk["text"], 64)
     if len(facts) >= 2:
         items.append({"kind": "facts", "term": "", "text": "\n".join(f"- {s}" for s in facts), "origin": "book"})
     for term in index.top_terms(chunk, entities):

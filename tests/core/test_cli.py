@@ -139,7 +139,7 @@ def test_goal_knowledge_trains_and_says_what_it_learned(capsys, tmp_path, book, 
     """--goal knowledge: the knowledge format with replay and an auto plan; the run ends with a verdict."""
     project = tmp_path / "project"
     code, _, _ = run_cli(capsys, "ingest", book, "--project", project, "--json", "--quiet", "--model",
-                         tiny_model_dir, "--chunk-tokens", 32)
+                         tiny_model_dir, "--chunk-tokens", 96)  # chunks of several sentences: room for an exam
     assert code == 0
     from core.config import EvalConfig
     from core.project import Project
