@@ -104,16 +104,20 @@ def cmd_ingest(args, report) -> tuple[dict, int]:
 
 
 def cmd_corpus(args, report) -> tuple[dict, int]:
-    from core.ingest.store import corpus_stats, export_text
+    from core.ingest.store import corpus_report, corpus_stats, export_text, report_table, save_report
     from core.project import Project
 
     project = Project.open(args.project, create=False)
-    summary = {"project": str(project.root), **corpus_stats(project)}
+    summary = {"project": str(project.root), **corpus_stats(project), "report": corpus_report(project)}
+    if args.report:
+        save_report(project)
+        if not args.json:
+            print(report_table(summary["report"]))
     if args.export_text:
         written = export_text(project, args.export_text)
         summary["exported"] = [str(p) for p in written]
         print(f"{len(written)} documents written to {Path(args.export_text).expanduser()}", file=sys.stderr)
-    if not args.json:
+    if not args.json and not args.report:
         for d in summary["per_document"]:
             print(f"{d['title'][:50]:50}  {d['language'] or '?':3} {d['format']:8} {d['characters']:>9} chars "
                   f"{d['tokens']:>8} tokens {d['chunks']:>5} chunks  noise {d['noise_ratio']:.1%}")
@@ -188,7 +192,8 @@ def cmd_train(args, report) -> tuple[dict, int]:
         from core.evaluate.job import final_evaluation
         final_evaluation(project, result, report, args.cancel)  # the child process does it itself
     evals = [m["eval_loss"] for m in read_metrics(result.run_dir) if "eval_loss" in m]
-    summary = json.loads((result.run_dir / "summary.json").read_text(encoding="utf-8"))
+    saved = result.run_dir / "summary.json"  # written by rank 0 only: other ranks may get here first
+    summary = json.loads(saved.read_text(encoding="utf-8")) if saved.exists() else {}
     if summary.get("verdict") and not args.json:
         from core.evaluate.report import report_text
         evaluation = result.run_dir / "evaluation.json"
@@ -303,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", required=True, help="project folder")
     p.add_argument("--export-text", metavar="OUTDIR",
                    help="write each document's cleaned text as one UTF-8 .txt (chapters as headings) into OUTDIR")
+    p.add_argument("--report", action="store_true", help="per book and in total: words, tokens, language, noise and "
+                   "junk dropped, duplicates removed, parts recovered from damaged files (also corpus/report.json)")
 
     p = command("format", cmd_format, "Build the training dataset in a format (qa/paraphrase: the base model writes "
                 "it, resumable); preview it; export it for other tools")

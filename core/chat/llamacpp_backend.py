@@ -10,8 +10,9 @@ import ctypes
 import functools
 import json
 import threading
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -40,6 +41,54 @@ def physical_cores() -> int:
     except ImportError:  # psutil comes with accelerate; this is only a fallback
         import os
         return max(1, (os.cpu_count() or 2) // 2)
+
+
+class Threads:
+    """The thread count for the next decode: all cores, or one while other processes hold them.
+
+    llama.cpp's threads meet at an OpenMP barrier after every graph node, and libgomp spins there:
+    when another process holds a core, the spinning thread burns its time slice waiting for the
+    descheduled one. On this 2-core machine 12 qa prompts took 10 s with 2 threads and 19 s with
+    1 on idle cores, but 120 s with 2 and 18 s with 1 while another job ran. libgomp fixes its
+    spin policy when it loads (torch loads it first), so the count follows CPU accounting over
+    ~0.25 s of decodes instead, no probing: with all threads, the cores this process really got
+    (CPU time / wall time); with one, whether the other cores stayed idle.
+    """
+
+    WINDOW = 0.25  # seconds of decoding per decision
+    crowded = False  # what the last decision found: a new model starts from it, not from "idle"
+
+    def __init__(self, most: int, adapt: bool = True) -> None:
+        self.most = self.current = most
+        try:
+            import psutil
+            self._idle = lambda: psutil.cpu_times().idle  # all cores together
+        except ImportError:
+            adapt = False
+        self.adapt = adapt and most > 1
+        if self.adapt and Threads.crowded:
+            self.current = 1
+        self._reset()
+
+    def _reset(self) -> None:
+        self.wall = self.cpu = self.idle = 0.0
+
+    def measure(self, decode: Callable[[], None]) -> None:
+        if not self.adapt:
+            return decode()
+        wall, cpu, idle = time.perf_counter(), time.process_time(), self._idle()
+        decode()
+        self.wall += time.perf_counter() - wall
+        self.cpu += time.process_time() - cpu
+        self.idle += self._idle() - idle
+        if self.wall < self.WINDOW:
+            return
+        if self.current > 1 and self.cpu / self.wall < self.current - 0.5:
+            self.current = 1  # the other threads were descheduled much of the time
+        elif self.current == 1 and self.idle / self.wall > 0.75 * (self.most - 1):
+            self.current = self.most  # the other cores have been idle: use them again
+        Threads.crowded = self.current == 1
+        self._reset()
 
 
 class LlamaCppModel:

@@ -47,9 +47,14 @@ def expand_sources(paths: Iterable[Path | str], limits: Limits) -> list[tuple[So
         except OSError as exc:
             out.append((source, f"{path.name}: cannot be read ({exc.strerror or exc})"))
             continue
-        if not members:
+        cut = [m for m in archive.cut if Path(m).suffix.lower() in SUPPORTED]
+        if not members and not cut:
             out.append((source, f"{path.name}: the archive holds no readable documents"))
         out.extend((Source(str(path), member), "") for member in members)
+        # A cut archive (no central directory) keeps the documents before the cut; the one the
+        # cut went through is named, so the user knows what is missing.
+        out.extend((Source(str(path), member), f"{path.name}/{member}: cut off — the archive ends before this "
+                    f"file does") for member in cut)
     return out
 
 

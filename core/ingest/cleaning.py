@@ -8,7 +8,9 @@ into ``Document.stats``:
   (hard-wrapped lines → paragraphs);
 - paragraph steps, run on every document by ``clean_document``: soft hyphens and invisible
   characters, mojibake repair (ftfy), Unicode NFC, whitespace, Project Gutenberg licence
-  header/footer, and the OCR-noise threshold (drop or flag noisy paragraphs).
+  header/footer, and the noise threshold: paragraphs that are OCR noise (``textstats.py``) or
+  junk — no text at all: PDF internals, encoded blobs, binary, glyph salad (``junk.py``) — are
+  dropped or flagged, junk counted by kind and named in the file's warning.
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ import re
 import unicodedata
 
 from core.ingest.document import Document, Section
-from core.ingest.textstats import noise_score, suspicious_indices
+from core.ingest.junk import junk_score, junk_suspects, looks_binary, trim_lines, verdict
+from core.ingest.textstats import noise_score, prepare, suspicious_indices
 
 _BREAK = re.compile(r"[-\u00ad\u2010\x02](?<=[^\W\d_][-\u00ad\u2010\x02])[ \t]*\r?\n[ \t]*")
 _WORD_AT = re.compile(r"[^\W\d_]*")
@@ -187,8 +190,6 @@ def split_giant(paragraph: str, size: int = GIANT_PARAGRAPH // 2) -> list[str]:
     return [p for p in pieces if p]
 
 
-
-
 _ODD_SPACES = frozenset("\t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000")
 _INVISIBLES = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff\x02")
 
@@ -219,13 +220,15 @@ def clean_document(doc: Document, config) -> Document:
         from ftfy import fix_text
 
         fixer = _ftfy_config()
-        _each(doc, "mojibake_fixed", lambda p: fix_text(p, fixer) if _mojibake_hint(p) else p)
+        # Binary junk is left alone: "repaired", it would lose the control bytes that show what it is.
+        _each(doc, "mojibake_fixed", lambda p: fix_text(p, fixer) if _mojibake_hint(p) and not looks_binary(p) else p)
     if config.unicode_nfc and not unicodedata.is_normalized("NFC", whole):
         _each(doc, "nfc_normalized", lambda p: unicodedata.normalize("NFC", p))
     if config.normalize_whitespace and _untidy(whole, chars):
         _each(doc, "whitespace_fixed", _tidy)
     for section in doc.sections:
         section.paragraphs = [p for p in section.paragraphs if p]
+    characters = sum(len(p) for s in doc.sections for p in s.paragraphs)
     scores = _drop_noise(doc, config, chars) if config.noise_threshold < 1 else []
     if config.strip_gutenberg:
         doc.count("gutenberg_removed", strip_gutenberg(doc))
@@ -233,8 +236,14 @@ def clean_document(doc: Document, config) -> Document:
         doc.count("contents_removed", strip_contents(doc))
     doc.sections = [s for s in doc.sections if s.paragraphs]
     noisy = doc.stats.get("noisy_dropped", 0) + doc.stats.get("noisy_flagged", 0)
-    doc.stats["noise_ratio"] = round(noisy / len(scores), 4) if scores else 0.0
+    junk = doc.stats.get("junk_dropped", 0) + doc.stats.get("junk_flagged", 0)
+    doc.stats["noise_ratio"] = round((noisy + junk) / len(scores), 4) if scores else 0.0
     doc.stats["noise_mean"] = round(sum(scores) / len(scores), 4) if scores else 0.0
+    if scores:
+        doc.stats["paragraphs_scored"] = len(scores)
+    note = verdict(doc.stats, len(scores), characters, config.noise_action)
+    if note:
+        doc.warnings.append(note)
     if noisy and noisy >= 0.2 * len(scores):
         verb = "dropped" if config.noise_action == "drop" else "flagged"
         doc.warnings.append(f"{noisy} of {len(scores)} paragraphs look like OCR noise ({verb})")
@@ -258,19 +267,38 @@ def _tidy(paragraph: str) -> str:
 
 
 def _drop_noise(doc: Document, config, chars: set[str] | None = None) -> list[float]:
-    """Score every paragraph; drop or flag those over the threshold. Returns all scores."""
+    """Score every paragraph for OCR noise and for junk (``junk.py``); drop or flag those over the
+    threshold, counting junk by kind. Junk lines of a code block go without the block. Returns
+    all scores."""
     scores: list[float] = []
     flat = [p for s in doc.sections for p in s.paragraphs]
-    suspects = suspicious_indices(flat, chars)
+    chars = chars if chars is not None else set("".join(flat))
+    prepared = prepare(flat)
+    suspects = suspicious_indices(flat, chars, prepared)
+    junky = junk_suspects(flat, chars, prepared)
+    drop, limit = config.noise_action == "drop", config.noise_threshold
     index = -1
     for section in doc.sections:
         kept = []
         for paragraph in section.paragraphs:
             index += 1
-            score = noise_score(paragraph) if index in suspects else 0.0
+            junk, kind = junk_score(paragraph) if index in junky else (0.0, "")
+            score = max(junk, noise_score(paragraph) if index in suspects else 0.0)
             scores.append(score)
-            if score > config.noise_threshold:
-                if config.noise_action == "drop":
+            if junk > limit:
+                if drop and "\n" in paragraph:
+                    trimmed, lines = trim_lines(paragraph, limit)
+                    if trimmed:
+                        doc.count("junk_lines_removed", lines)
+                        kept.append(trimmed)
+                        continue
+                doc.count(f"junk_{kind}")
+                doc.count("junk_dropped" if drop else "junk_flagged")
+                doc.count("junk_characters", len(paragraph))
+                if drop:
+                    continue
+            elif score > limit:
+                if drop:
                     doc.count("noisy_dropped")
                     continue
                 doc.count("noisy_flagged")

@@ -3,7 +3,8 @@
 - Size: a file over ``max_file_mb`` is refused before it is read.
 - Archives (.zip, and the zip inside EPUB/DOCX/ODT): the sizes the archive declares are checked
   before anything is unpacked (total and per-member ratio), and the bytes actually unpacked are
-  counted again while reading, because a zip's declared sizes can lie.
+  counted again while reading, because a zip's declared sizes can lie. An archive cut short (no
+  central directory) is read from its members' local headers (``zipscan.py``) under the same caps.
 - XML: parsed with lxml without entity expansion, DTD loading or network access; a document that
   declares entities at all is refused (the "billion laughs" and XXE attacks both need them,
   and real books never do).
@@ -15,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from core.ingest.document import IngestError
@@ -90,12 +92,20 @@ class SafeZip:
     """
 
     def __init__(self, data: bytes, name: str, limits: Limits) -> None:
+        from core.ingest.zipscan import ScannedZip
+
         self.name, self.limits = name, limits
+        self.scanned: ScannedZip | None = None  # set when the central directory is gone (a cut file)
+        self.unpacked = 0
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self.zip.infolist()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
-            raise IngestError(f"{name}: damaged or incomplete archive (not a readable zip)") from None
+            # No central directory (cut short) or a broken one: the members are found by their
+            # local headers instead, as zip repair tools do; ScannedZip applies the same limits.
+            self.scanned = ScannedZip(data, name, limits)
+            self.infos = dict(self.scanned.complete)
+            return
         if len(infos) > limits.max_members:
             raise IngestError(f"{name}: archive holds {len(infos)} files, over the limit of {limits.max_members}")
         total = sum(i.file_size for i in infos)
@@ -107,7 +117,20 @@ class SafeZip:
                 raise IngestError(f"{name}: '{info.filename}' is compressed {info.file_size / max(info.compress_size, 1):.0f}×"
                                   f" — refused as a possible zip bomb")
         self.infos = {i.filename: i for i in infos if not i.is_dir()}
-        self.unpacked = 0
+
+    @property
+    def recovered(self) -> bool:
+        """Were the members found without the central directory (the file is cut or damaged)?"""
+        return self.scanned is not None
+
+    @property
+    def cut(self) -> list[str]:
+        """Members the damage cut off (named in a local header, their data incomplete)."""
+        return self.scanned.cut if self.scanned else []
+
+    def read_partial(self, member: str) -> bytes:
+        """The start of a member the end of the file cut through (b'' when there is none)."""
+        return self.scanned.read_partial(member) if self.scanned else b""
 
     def names(self) -> list[str]:
         return list(self.infos)
@@ -126,6 +149,8 @@ class SafeZip:
         info = self.infos.get(member) or self.infos.get(self.find(member) or "")
         if info is None:
             raise IngestError(f"{self.name}: '{member}' is missing from the archive (damaged or incomplete file?)")
+        if self.scanned is not None:
+            return self.scanned.read(info)
         if info.flag_bits & 0x1:
             raise IngestError(f"{self.name}: '{member}' is password-protected — cannot be read")
         budget = self.limits.max_unpacked_bytes - self.unpacked
@@ -139,7 +164,7 @@ class SafeZip:
                     out += block
                     if len(out) > budget or len(out) > info.file_size + _MB:
                         raise IngestError(f"{self.name}: unpacks to more than it declares (possible zip bomb) — refused")
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, zlib.error) as exc:
             if isinstance(exc, zipfile.BadZipFile) and "password" in str(exc).lower():
                 raise IngestError(f"{self.name}: password-protected archive — cannot be read") from None
             raise IngestError(f"{self.name}: damaged or incomplete archive ('{info.filename}' cannot be unpacked)") from None

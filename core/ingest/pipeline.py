@@ -5,7 +5,7 @@ read and clean within the time budget (``worker.py``) → near-duplicate check a
 corpus (MinHash) → exact duplicate paragraphs dropped → token-bounded chunks (duplicates
 dropped) → chunks appended, then the document record. A document listed in documents.jsonl is
 therefore complete, and a crash mid-drop keeps every document already read. At the end the
-``datasets`` copy of the corpus is rebuilt (``store.py``).
+``datasets`` copy of the corpus is rebuilt and ``corpus/report.json`` rewritten (``store.py``).
 
 Each file gets an outcome with a one-line reason: ok, warning (ok, but something was lost or
 looks off — the reason says what), skipped (already there) or failed.
@@ -24,7 +24,7 @@ from core.ingest.chunking import chunk_document, tokenizer_counter
 from core.ingest.dedup import CorpusIndex, signature
 from core.ingest.document import Document, IngestError
 from core.ingest.limits import Limits, check_size
-from core.ingest.store import build_dataset, complete_documents, corpus_paths, save_outcomes  # noqa: F401
+from core.ingest.store import build_dataset, complete_documents, corpus_paths, save_outcomes, save_report  # noqa: F401
 from core.ingest.worker import ReaderWorker, Source
 from core.project import Project, append_jsonl, read_jsonl
 
@@ -122,6 +122,10 @@ def ingest(project: Project, paths: Iterable[Path | str], tokenizer, config: Cor
         except Exception as exc:  # the JSONL corpus is complete; the datasets copy can be rebuilt later
             say.warning(f"Could not save the corpus as a dataset ({type(exc).__name__}: {exc}); "
                         f"the corpus itself is saved")
+    try:
+        save_report(project)  # corpus/report.json: what the corpus now holds, per book and in total
+    except (OSError, ValueError, TypeError) as exc:  # a report is a summary; the corpus is what counts
+        say.warning(f"Could not write the corpus report ({exc}); the corpus itself is saved")
     say.progress(len(sources), len(sources), "Ingest finished")
     return result
 
@@ -195,6 +199,7 @@ class _Job:
                                                 "chapter_id": f"{doc_id}:{chunk['section']}", **chunk})
         tokens = sum(c["tokens"] for c in chunks)
         stats = {**doc.stats, "characters": sum(len(p) for s in doc.sections for p in s.paragraphs),
+                 "words": sum(len(p.split()) for s in doc.sections for p in s.paragraphs),
                  "paragraphs": doc.paragraph_count, "sections": len(doc.sections), "tokens": tokens,
                  "chunks": len(chunks), "duplicate_paragraphs": dup_paragraphs, "duplicate_chunks": dup_chunks}
         record = {"id": doc_id, **doc.to_dict(), "source": source.display, "chunks": len(chunks), "tokens": tokens,

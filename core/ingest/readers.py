@@ -13,6 +13,7 @@ from pathlib import Path
 from core.ingest.cleaning import clean_document
 from core.ingest.document import Document, IngestError, Section
 from core.ingest.formats.text import decode_text, read_markdown, read_text, split_paragraphs
+from core.ingest.junk import all_junk
 from core.ingest.limits import Limits, SafeZip, check_size
 from core.ingest.textstats import guess_language
 
@@ -95,6 +96,8 @@ def _read_single_member(data: bytes, name: str, path: str, config, limits: Limit
         raise IngestError(f"{name}: archives nested too deep — unpack it first")
     archive = SafeZip(data, name, limits)
     members = zip_members(archive)
+    if not members and archive.cut:
+        raise IngestError(f"{name}: the archive ends early — '{archive.cut[0]}' inside is cut off")
     if not members:
         raise IngestError(f"{name}: the archive holds no readable documents")
     if len(members) > 1:
@@ -108,6 +111,9 @@ def finish(doc: Document, name: str, config) -> Document:
     """Clean the document and fill in what readers leave open (language); refuse if no text is left."""
     if config is not None:
         clean_document(doc, config)
+        junk = all_junk(doc)
+        if junk:
+            raise IngestError(f"{name}: {junk}")
     doc.sections = [s for s in doc.sections if s.paragraphs]
     if not doc.sections:
         raise IngestError(f"{name}: no text found in the file")

@@ -1,4 +1,4 @@
-"""The corpus on disk: JSONL append logs, a ``datasets`` copy for tools, text export and stats.
+"""The corpus on disk: JSONL append logs, a ``datasets`` copy for tools, text export, stats and report.
 
 ``corpus/documents.jsonl`` and ``corpus/chunks.jsonl`` stay the source of truth: they are
 appended file by file, so a crash mid-drop keeps everything already read. At the end of an
@@ -12,6 +12,11 @@ with ``save_to_disk`` with two splits:
   (``section``), ``chapter_id`` ("<doc_id>:<section>"), heading, title, text and tokens.
 
 It is rebuilt whole into a temporary folder and swapped in, so it is always complete.
+
+``corpus_report`` says what the corpus holds per book and in total — words, tokens, language,
+noise and junk dropped, duplicates removed, parts recovered from damaged files — plus the files
+that failed or were skipped; ``save_report`` writes it to ``corpus/report.json`` (after every
+ingest) and ``report_table`` renders it for a terminal.
 """
 from __future__ import annotations
 
@@ -24,13 +29,14 @@ from core.project import Project, read_jsonl
 
 STAT_KEYS = ("characters", "tokens", "paragraphs", "sections", "chunks", "noise_ratio", "noisy_dropped",
              "noisy_flagged", "duplicate_paragraphs", "duplicate_chunks", "header_lines_removed", "hyphens_joined",
-             "paragraphs_reflowed", "gutenberg_removed", "mojibake_fixed", "soft_hyphens_removed", "pages")
+             "paragraphs_reflowed", "gutenberg_removed", "mojibake_fixed", "soft_hyphens_removed", "pages",
+             "words", "junk_dropped", "junk_flagged", "junk_lines_removed", "parts_read", "parts_total")
 
 
 def corpus_paths(project: Project) -> dict[str, Path]:
     d = project.corpus_dir
     return {"documents": d / "documents.jsonl", "chunks": d / "chunks.jsonl", "files": d / "files.json",
-            "dataset": d / "dataset"}
+            "dataset": d / "dataset", "report": d / "report.json"}
 
 
 def complete_documents(project: Project) -> list[dict]:
@@ -163,3 +169,92 @@ def save_outcomes(path: Path, outcomes: list) -> None:
             previous = {}  # a damaged files.json is only a log; start it again
     previous.update({o.path: o.__dict__ for o in outcomes})
     atomic_write_json(path, list(previous.values()))
+
+
+def _words(record: dict) -> int:
+    stats = record.get("stats") or {}
+    if stats.get("words"):
+        return int(stats["words"])
+    return sum(len(p.split()) for section in record.get("sections", []) for p in section.get("paragraphs", []))
+
+
+def _recovered(stats: dict) -> str:
+    """'10 of 20 pages', '9 chapter files' … for a book read from a damaged file ('' otherwise)."""
+    unit = stats.get("parts_unit")
+    if not unit:
+        return ""
+    read, total = int(stats.get("parts_read", 0)), int(stats.get("parts_total", 0))
+    return f"{read} of {total} {unit}" if total else f"{read} {unit}"
+
+
+def corpus_report(project: Project) -> dict:
+    """Per book and in total: words, tokens, language, noise and junk dropped, duplicates removed,
+    parts recovered; and the files that failed or were skipped, with their reasons. The GUI's
+    Books page and ``corpus --report`` show this; ``save_report`` writes it."""
+    books = []
+    for record in complete_documents(project):
+        stats = record.get("stats") or {}
+        books.append({"id": record.get("id", ""), "title": record.get("title") or "", "author": record.get("author") or "",
+                      "path": record.get("source") or record.get("path") or "", "format": record.get("format") or "",
+                      "language": record.get("language") or "", "words": _words(record),
+                      "tokens": int(record.get("tokens", 0) or 0), "chunks": int(record.get("chunks", 0) or 0),
+                      "paragraphs": int(stats.get("paragraphs", 0) or 0),
+                      **{key: int(stats.get(key, 0) or 0) for key in ("noisy_dropped", "noisy_flagged", "junk_dropped",
+                                                                      "junk_flagged", "junk_lines_removed")},
+                      "duplicates_removed": int(stats.get("duplicate_paragraphs", 0) or 0)
+                      + int(stats.get("duplicate_chunks", 0) or 0),
+                      "recovered": _recovered(stats), "warnings": list(record.get("warnings") or [])})
+    languages: dict[str, dict] = {}
+    for book in books:
+        entry = languages.setdefault(book["language"] or "unknown", {"books": 0, "words": 0, "tokens": 0})
+        entry["books"] += 1
+        entry["words"] += book["words"]
+        entry["tokens"] += book["tokens"]
+    files = _outcomes(project)
+    failed = [{"path": o.get("path", ""), "reason": o.get("reason", "")} for o in files if o.get("status") == "failed"]
+    skipped = [{"path": o.get("path", ""), "reason": o.get("reason", "")} for o in files if o.get("status") == "skipped"]
+    total = {key: sum(book[key] for book in books) for key in ("words", "tokens", "chunks", "paragraphs", "noisy_dropped",
+                                                               "noisy_flagged", "junk_dropped", "junk_flagged",
+                                                               "junk_lines_removed", "duplicates_removed")}
+    total.update(books=len(books), languages=languages, recovered_books=sum(1 for b in books if b["recovered"]),
+                 books_with_warnings=sum(1 for b in books if b["warnings"]), failed_files=len(failed),
+                 duplicate_books_skipped=sum(1 for o in skipped if "the same text as" in o["reason"]))
+    return {"books": books, "total": total, "failed": failed, "skipped": skipped}
+
+
+def _outcomes(project: Project) -> list[dict]:
+    path = corpus_paths(project)["files"]
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    except (ValueError, OSError):
+        return []  # files.json is a log; a damaged one leaves the report without failures
+
+
+def save_report(project: Project) -> Path:
+    """Write ``corpus/report.json`` (atomically) and return its path."""
+    from core.project import atomic_write_json
+
+    path = corpus_paths(project)["report"]
+    atomic_write_json(path, corpus_report(project))
+    return path
+
+
+def report_table(report: dict) -> str:
+    """The report as a terminal table: a line per book, the totals, then the files not read."""
+    def short(text: str, width: int) -> str:
+        return text if len(text) <= width else text[:width - 1] + "…"
+
+    lines = [f"{'Book':36} {'lang':4} {'words':>9} {'tokens':>9} {'noise':>6} {'junk':>6} {'dups':>6}  recovered"]
+    for b in report["books"]:
+        lines.append(f"{short(b['title'] or b['path'], 36):36} {b['language'] or '?':4} {b['words']:>9} {b['tokens']:>9} "
+                     f"{b['noisy_dropped'] + b['noisy_flagged']:>6} {b['junk_dropped'] + b['junk_flagged']:>6} "
+                     f"{b['duplicates_removed']:>6}  {b['recovered']}")
+    t = report["total"]
+    languages = ", ".join(f"{lang} {v['books']} ({v['words']} words)" for lang, v in sorted(t["languages"].items()))
+    lines.append(f"{'total: ' + str(t['books']) + ' books':36} {'':4} {t['words']:>9} {t['tokens']:>9} "
+                 f"{t['noisy_dropped'] + t['noisy_flagged']:>6} {t['junk_dropped'] + t['junk_flagged']:>6} "
+                 f"{t['duplicates_removed']:>6}  {t['recovered_books']} recovered")
+    lines.append(f"languages: {languages or 'none'}; noise and junk are paragraphs dropped (or flagged), dups are "
+                 f"paragraphs and chunks already in the corpus; {t['duplicate_books_skipped']} duplicate books skipped")
+    lines.extend(f"failed: {o['reason'] or o['path']}" for o in report["failed"])
+    return "\n".join(lines)

@@ -13,10 +13,17 @@ from __future__ import annotations
 
 import re
 
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)  # "Elizabeth’s" is one word
+# Combining marks are not \w to the regex engine, yet they are half of every word in Hindi, Thai,
+# Tamil …: they count as letters (the Brahmic and Southeast Asian blocks whole, and the combining
+# diacritics), or those books would read as broken words and odd symbols.
+_MARKS = ("\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
+          "\u0900-\u0dff\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u1ab0-\u1aff\u1dc0-\u1dff"
+          "\u20d0-\u20ff\ufe20-\ufe2f")
+_WORD = re.compile(f"(?:[^\\W_]|[{_MARKS}])+(?:['’](?:[^\\W_]|[{_MARKS}])+)*", re.UNICODE)  # "Elizabeth’s": one
 _LETTER_SPACED = re.compile(r"(?:(?<!\S)[^\W\d_](?: |$)){4,}", re.UNICODE)
 _ONE_LETTER_OK = set("aAiIoOуУвВиИкКоОсСяЯаАэЭ&") | {"a", "I"}
 _PUNCT_OK = set(".,;:!?'\"()[]-–—…«»„“”‘’/%&*#@+=<>$€£№§°_~|{}`^\\")
+_MARK = re.compile(f"[{_MARKS}]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 # Letters with digits that are ordinary writing: 1st, 20th, 3D, 5px, MP3, 10-й …
@@ -40,7 +47,8 @@ def _script(ch: str) -> str:
     return "other"
 
 
-_ODD = re.compile("[^\\w\\s" + re.escape("".join(sorted(_PUNCT_OK))) + "]|[\uE000-\uF8FF\uFFFD]", re.UNICODE)
+_ODD = re.compile("[^\\w\\s" + _MARKS + re.escape("".join(sorted(_PUNCT_OK))) + "]|[\uE000-\uF8FF\uFFFD]",
+                  re.UNICODE)
 _PUNCT = re.compile("[" + re.escape("".join(sorted(_PUNCT_OK))) + "]")
 _SPACE = re.compile(r"\s+")
 _TABLE_RULE = re.compile(r"\||[-=:+]{3,}")
@@ -69,18 +77,25 @@ def suspicious(text: str) -> bool:
     return bool(suspicious_indices([text]))
 
 
-def suspicious_indices(paragraphs: list[str], chars: set[str] | None = None) -> set[int]:
-    """Indices of the paragraphs whose noise score may be above 0 (over-inclusive: ``noise_score``
-    decides), found with a few regex passes over all of them at once. ``chars``: the paragraphs'
-    distinct characters, when the caller has them already."""
-    import bisect
-
-    parts = [p[:_SAMPLE] if len(p) >= 24 else "" for p in paragraphs]
+def prepare(paragraphs: list[str]) -> tuple[list[str], str, list[int]]:
+    """(samples, joined, starts): each paragraph's first ``_SAMPLE`` characters ('' under 16),
+    joined by blank lines into one text for whole-text regex passes, and where each one starts
+    in it. The noise and junk pre-checks share it."""
+    parts = [p[:_SAMPLE] if len(p) >= 16 else "" for p in paragraphs]
     starts, offset = [], 0
     for part in parts:
         starts.append(offset)
         offset += len(part) + 3
-    joined = "\n\n\n".join(parts) + "\n"
+    return parts, "\n\n\n".join(parts) + "\n", starts
+
+
+def suspicious_indices(paragraphs: list[str], chars: set[str] | None = None, prepared=None) -> set[int]:
+    """Indices of the paragraphs whose noise score may be above 0 (over-inclusive: ``noise_score``
+    decides), found with a few regex passes over all of them at once. ``chars``: the paragraphs'
+    distinct characters, when the caller has them already; ``prepared``: ``prepare(paragraphs)``."""
+    import bisect
+
+    parts, joined, starts = prepared or prepare(paragraphs)
     distinct = chars if chars is not None else set(joined)
     patterns = list(_SUSPECTS)
     if len(joined) > 2 * _GATE_SAMPLE:
@@ -90,7 +105,7 @@ def suspicious_indices(paragraphs: list[str], chars: set[str] | None = None) -> 
         patterns = [p for i, p in enumerate(_SUSPECTS) if i not in _GATED or p.search(joined, 0, _GATE_SAMPLE)]
     # Odd symbols: the distinct characters are few, so test those once and search only for the odd
     # ones found (a negated class would test every character of the book).
-    odd = {ch for ch in distinct if not (ch.isalnum() or ch.isspace() or ch in _PUNCT_OK)
+    odd = {ch for ch in distinct if not (ch.isalnum() or ch.isspace() or ch in _PUNCT_OK or _MARK.match(ch))
            or "\ue000" <= ch <= "\uf8ff" or ch == "\ufffd"}
     if odd:
         patterns.append(re.compile("[" + re.escape("".join(sorted(odd))) + "]"))
@@ -100,7 +115,7 @@ def suspicious_indices(paragraphs: list[str], chars: set[str] | None = None) -> 
     for pattern in patterns:
         for m in pattern.finditer(joined):
             hits.add(bisect.bisect_right(starts, m.start()) - 1)
-    return {i for i in hits if parts[i]}
+    return {i for i in hits if len(parts[i]) >= 24}
 
 
 def noise_score(text: str) -> float:
@@ -116,7 +131,8 @@ def noise_score(text: str) -> float:
     if not words:
         return 1.0
     broken = sum(1 for w in words if len(w) == 1 and w.isalpha() and w not in _ONE_LETTER_OK)
-    digit_mix = sum(1 for w in words if not w.isalpha() and not w.isdigit() and not _OK_MIXED.fullmatch(w))
+    digit_mix = sum(1 for w in words if not w.isalpha() and not w.isdigit() and any(c.isdigit() for c in w)
+                    and not _OK_MIXED.fullmatch(w))  # (a word with combining marks is not isalpha)
     mixed = sum(1 for w in words if len(w) > 1 and _LATIN.search(w) and _CYRILLIC.search(w))
     spaced = sum(len(m.group(0)) for m in _LETTER_SPACED.finditer(text)) / max(len(text), 1)
     score = (2.0 * symbol_ratio + 1.5 * broken / len(words) + 1.5 * digit_mix / len(words)

@@ -268,7 +268,8 @@ def test_a_broken_catalog_never_raises(monkeypatch):
 # ---------------------------------------------------------------- every ingest reason core can give
 def _ingest_reasons() -> list[str]:
     """Reasons and warnings written in core/ingest, with '7' (or a listed word) where they vary."""
-    samples = {"verb": "flagged"}
+    # f"{name}: {junk}" (readers.py): the whole reason is junk.all_junk()'s verdict
+    samples = {"verb": "flagged", "junk": "looks like damaged PDF internals, not text — no readable text in it"}
 
     def render(node) -> str | None:
         if isinstance(node, ast.Subscript):   # f"…"[:300]

@@ -4,11 +4,14 @@ The container is opened through ``SafeZip`` (decompression caps) and every XML f
 without entities or network (``limits.parse_xml``); XHTML that is not well-formed falls back to
 the HTML parser, as reading systems do. Each spine file starts a chapter named by the table of
 contents (or by its first heading); headings inside a file start sub-sections. Files whose
-content is encrypted (Adobe/Apple/Readium DRM, not mere font obfuscation) are refused.
+content is encrypted (Adobe/Apple/Readium DRM, not mere font obfuscation) are refused. A book
+cut short keeps its complete chapter files ("9 of 13 chapter files read; the file ends early");
+when its package file was in the lost part, its XHTML files are read in the order of their names.
 """
 from __future__ import annotations
 
 import posixpath
+import re
 from urllib.parse import unquote
 
 from core.ingest.document import Document, IngestError, SectionBuilder
@@ -17,11 +20,17 @@ from core.ingest.limits import Limits, SafeZip, html_parser, parse_xml
 
 _FONT_OBFUSCATION = {"http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"}
 _DC = "{http://purl.org/dc/elements/1.1/}"
+_NUMBERS = re.compile(r"(\d+)")
 
 
 def read(data: bytes, name: str, path: str, config, limits: Limits | None = None) -> Document:
     archive = SafeZip(data, name, limits or Limits())
-    opf_path = _rootfile(archive, name)
+    try:
+        opf_path = _rootfile(archive, name)
+    except IngestError:
+        if not archive.recovered:
+            raise
+        return _read_without_package(archive, name, path)  # the package file was in the lost part
     opf = parse_xml(archive.read(opf_path), name)
     base = posixpath.dirname(opf_path)
     _check_drm(archive, name)
@@ -61,9 +70,36 @@ def read(data: bytes, name: str, path: str, config, limits: Limits | None = None
             builder.heading(title, 1)
         # A file without a toc entry or heading continues the previous chapter (split files).
         markup.walk(body, builder, min_level=1 if title else 0)
-    if missing:
+    total = sum(1 for href in spine if href != nav)
+    if archive.recovered and missing == total:
+        raise IngestError(f"{name}: the EPUB ends early, before any of its {total} chapter files is complete")
+    if archive.recovered:
+        doc.stats.update(parts_read=total - missing, parts_total=total, parts_unit="chapter files")
+        doc.warnings.append(f"{total - missing} of {total} chapter files read; the file ends early")
+    elif missing:
         doc.warnings.append(f"{missing} chapter file(s) missing from the EPUB were skipped")
     doc.sections = builder.sections()
+    return doc
+
+
+def _read_without_package(archive: SafeZip, name: str, path: str) -> Document:
+    """A cut EPUB whose package file (reading order, titles) is lost: its complete XHTML files in
+    the order of their names, numbers compared as numbers (ch2 before ch10), as most books name them."""
+    files = sorted((n for n in archive.names() if n.lower().endswith((".xhtml", ".html", ".htm"))
+                    and posixpath.basename(n).lower() not in ("nav.xhtml", "toc.xhtml", "toc.html")),
+                   key=lambda n: [int(part) if part.isdigit() else part.lower() for part in _NUMBERS.split(n)])
+    if not files:
+        raise IngestError(f"{name}: the EPUB ends early and no complete chapter is left in it")
+    _check_drm(archive, name)
+    doc = Document(path, _stem(path), "epub", "utf-8", [])
+    builder = SectionBuilder()
+    for href in files:
+        root = _parse_xhtml(archive.read(href), name)
+        markup.walk(next((e for e in root.iter() if markup.local(e.tag) == "body"), root), builder, min_level=1)
+    doc.sections = builder.sections()
+    doc.stats.update(parts_read=len(files), parts_total=0, parts_unit="chapter files")
+    doc.warnings.append(f"{len(files)} chapter files read, in the order of their names; the file ends early and "
+                        f"its table of contents is lost")
     return doc
 
 

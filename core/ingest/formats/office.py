@@ -4,7 +4,8 @@ Headings become sections: DOCX by paragraph style ("Heading 1"…, "Title", or t
 outline level), ODT by ``text:h`` outline levels. Tables are read row by row. Both zip-based
 formats are opened through ``SafeZip`` first so a bomb is refused before python-docx or lxml
 see it; their XML is parsed without entities or network. Legacy binary .doc and encrypted
-Office files get a message that says what to do instead.
+Office files get a message that says what to do instead. A .docx or .odt cut short (its zip
+directory lost) is read from its main XML part — whole if it survived, else up to the cut.
 """
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def read_docx(data: bytes, name: str, path: str, config, limits: Limits | None =
     if data.startswith(OLE_MAGIC):
         raise IngestError(ole_message(data, name))
     archive = SafeZip(data, name, limits or Limits())  # caps first: python-docx would unpack blindly
+    if archive.recovered:
+        return _read_docx_recovered(archive, name, path)
     if not archive.find("word/document.xml"):
         raise IngestError(f"{name}: not a Word document inside (damaged, or another kind of file renamed .docx?)")
     parse_xml(archive.read("word/document.xml"), name)  # refuses entity declarations before python-docx parses it
@@ -80,6 +83,68 @@ def read_docx(data: bytes, name: str, path: str, config, limits: Limits | None =
             builder.paragraph(text)
     doc.sections = builder.sections()
     return doc
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _main_part(archive: SafeZip, member: str, name: str, kind: str) -> tuple[bytes, str]:
+    """A cut file's main XML part: whole when it survived, else as much as its data gives; and
+    the note saying which ("the file ends early; …")."""
+    found = archive.find(member)
+    if found:
+        return archive.read(found), "the file ends early; all of its text was read"
+    partial = archive.read_partial(member)
+    if not partial:
+        raise IngestError(f"{name}: damaged {kind} — the file ends before any of its text")
+    return partial, "the file ends early; its text is read up to where the file stops"
+
+
+def _read_docx_recovered(archive: SafeZip, name: str, path: str) -> Document:
+    """A cut .docx (python-docx needs the package index, which sits at the end): the paragraphs,
+    headings and table rows of word/document.xml, read straight from its XML."""
+    xml, note = _main_part(archive, "word/document.xml", name, "Word document")
+    root = parse_xml(xml, name)
+    doc = Document(path, _stem(path), "docx", "utf-8", [])
+    builder = SectionBuilder()
+    body = next((e for e in root.iter(f"{_W}body")), root)
+    for block in body:
+        if block.tag == f"{_W}tbl":
+            for row in block.iter(f"{_W}tr"):
+                cells = _unique(_w_text(cell).strip() for cell in row.iter(f"{_W}tc"))
+                if cells:
+                    builder.paragraph(" | ".join(cells))
+        elif block.tag == f"{_W}p":
+            text = _w_text(block).strip()
+            style = block.find(f"{_W}pPr/{_W}pStyle")
+            style = style.get(f"{_W}val", "") if style is not None else ""
+            match = _HEADING_STYLE.match(style)
+            if text and (match or style.lower() == "title"):
+                builder.heading(text, max(int(match.group(1)) if match else 1, 1))
+            elif text and _w_looks_like_heading(block, text):
+                builder.heading(text, 2)
+            elif text:
+                builder.paragraph(text)
+    doc.sections = builder.sections()
+    doc.warnings.append(note)
+    return doc
+
+
+def _w_looks_like_heading(paragraph, text: str) -> bool:
+    """``_looks_like_heading`` for raw XML: a short line typed in CAPITALS or bold throughout."""
+    if len(text) > 80 or text[-1] in ".,;:!?" or len(text.split()) > 10:
+        return False
+    runs = [r for r in paragraph.iter(f"{_W}r") if "".join(t.text or "" for t in r.iter(f"{_W}t")).strip()]
+    bold = bool(runs) and all(r.find(f"{_W}rPr/{_W}b") is not None and
+                              r.find(f"{_W}rPr/{_W}b").get(f"{_W}val", "true") not in ("0", "false") for r in runs)
+    return bold or (text.isupper() and len(text) > 3)
+
+
+def _w_text(el) -> str:
+    parts = []
+    for node in el.iter(f"{_W}t", f"{_W}tab", f"{_W}br"):
+        parts.append(node.text or "" if node.tag == f"{_W}t" else "\t" if node.tag == f"{_W}tab" else "\n")
+    return "".join(parts)
 
 
 def _unique(cells) -> list[str]:
@@ -125,11 +190,14 @@ def read_odt(data: bytes, name: str, path: str, config, limits: Limits | None = 
     if data.startswith(OLE_MAGIC):
         raise IngestError(ole_message(data, name))
     archive = SafeZip(data, name, limits or Limits())
-    if not archive.find("content.xml"):
+    note = ""
+    if archive.recovered:
+        content, note = _main_part(archive, "content.xml", name, "OpenDocument text")
+    elif not archive.find("content.xml"):
         raise IngestError(f"{name}: not an OpenDocument text inside (damaged or renamed file?)")
     if archive.find("META-INF/manifest.xml") and b"encryption-data" in archive.read("META-INF/manifest.xml"):
         raise IngestError(f"{name}: password-protected document — save an unprotected copy and add that")
-    root = parse_xml(archive.read("content.xml"), name)
+    root = parse_xml(content if note else archive.read("content.xml"), name)
     meta = _odt_meta(archive, name)
     doc = Document(path, meta.get("title") or _stem(path), "odt", "utf-8", [], author=meta.get("author", ""),
                    language=meta.get("language", ""))
@@ -138,6 +206,8 @@ def read_odt(data: bytes, name: str, path: str, config, limits: Limits | None = 
                  and local(e.getparent().tag) == "body"), root)
     _odt_walk(body, builder)
     doc.sections = builder.sections()
+    if note:
+        doc.warnings.append(note)
     return doc
 
 

@@ -11,6 +11,11 @@
 - The PDF outline (bookmarks) gives the chapters when there is one.
 - An encrypted PDF opens when its user password is empty; otherwise it is "password-protected".
   A PDF whose pages are only images gets "no text layer — needs OCR".
+- Damage: a file cut short (no trailer) is repaired so PDFium reads the pages that are there
+  (``pdf_repair.py``), and the warning says how many ("31 of 38 pages read; the file ends
+  early"); a page PDFium cannot load costs that page only; corrupt compressed streams are named.
+  Junk lines (operators a broken string spilled, glyphs without a Unicode map) are kept apart
+  from the text around them, so cleaning drops them alone.
 """
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ from collections import Counter, defaultdict
 
 from core.ingest.cleaning import compounds_in, join_hyphens, reflow
 from core.ingest.document import Document, IngestError, SectionBuilder
+from core.ingest.formats.pdf_repair import ends_early, repair, stream_damage
+from core.ingest.junk import junk_lines
 
 _DIGITS = re.compile(r"\d+")
 _PAGE_NUMBER = re.compile(r"^[\W_]*(?:page|p\.|стр\.?|страница)?\s*\d{1,4}(?:\s*(?:of|из|/)\s*\d{1,4})?[\W_]*$", re.I)
@@ -28,6 +35,7 @@ _EDGE = 3  # lines looked at on each end of a page
 def read(data: bytes, name: str, path: str, config) -> Document:
     import pypdfium2 as pdfium
 
+    repaired = None
     try:
         pdf = pdfium.PdfDocument(data)  # PDFium tries the empty user password by itself
     except pdfium.PdfiumError as exc:
@@ -37,18 +45,28 @@ def read(data: bytes, name: str, path: str, config) -> Document:
                               f"unprotected copy") from None
         if code == 5:
             raise IngestError(f"{name}: protected by DRM or an unsupported security handler — cannot be read") from None
-        raise IngestError(f"{name}: damaged PDF that cannot be opened") from None
+        pdf, repaired = _open_repaired(data, name)
     try:
         meta = _metadata(pdf)
         outline = _outline(pdf)
-        pages, image_pages = [], 0
+        pages, image_pages, missing = [], 0, 0
         for index in range(len(pdf)):
-            page = pdf[index]
-            textpage = page.get_textpage()
+            page = None
+            try:
+                page = pdf[index]
+                textpage = page.get_textpage()
+            except pdfium.PdfiumError:  # a page object that is gone or broken: the others still count
+                if page is not None:
+                    page.close()
+                pages.append([])
+                missing += 1
+                continue
             try:
                 text = _page_text(page, textpage)
                 if len(text.strip()) < 20 and _has_images(page):
                     image_pages += 1
+                elif repaired is not None and not text.strip():
+                    missing += 1  # cut off: its content is past the end of the file
             finally:
                 textpage.close()
                 page.close()
@@ -58,21 +76,56 @@ def read(data: bytes, name: str, path: str, config) -> Document:
             pages.append([line.strip() for line in text.split("\n")])
     finally:
         pdf.close()
-    return _build(pages, image_pages, outline, meta, name, path, config)
+    doc = _build(pages, image_pages, outline, meta, name, path, config, missing)
+    _note_damage(doc, data, len(pages), missing, repaired)
+    return doc
+
+
+def _open_repaired(data: bytes, name: str):
+    """PDFium's document for a file it refused, after ``pdf_repair.repair``; (pdf, page tree is new)."""
+    import pypdfium2 as pdfium
+
+    fixed = repair(data)
+    if fixed is not None:
+        try:
+            return pdfium.PdfDocument(fixed[0]), fixed[1]
+        except pdfium.PdfiumError:
+            pass
+    raise IngestError(f"{name}: damaged PDF that cannot be opened") from None
+
+
+def _note_damage(doc: Document, data: bytes, total: int, missing: int, repaired: bool | None) -> None:
+    """Say how much of a damaged PDF was read ("31 of 38 pages read; the file ends early")."""
+    why = "the file ends early" if ends_early(data) else "the file is damaged"
+    if repaired is not None or missing:
+        read = total - missing
+        doc.stats.update(parts_read=read, parts_total=0 if repaired else total, parts_unit="pages")
+        if repaired:  # the page list itself was lost: how many pages there were is unknown
+            doc.warnings.append(f"{read} pages read; {why} and the rest is lost")
+        else:
+            doc.warnings.append(f"{read} of {total} pages read; {why}")
+        return
+    damaged, checked = stream_damage(data)
+    if damaged:
+        doc.stats["damaged_streams"] = damaged
+        doc.warnings.append(f"damaged PDF ({damaged} of {checked} compressed parts fail their check); "
+                            f"the text that could be read is kept")
 
 
 def _build(pages: list[list[str]], image_pages: int, outline: list[tuple[int, int, str]], meta: dict,
-           name: str, path: str, config) -> Document:
-    total = len(pages)
+           name: str, path: str, config, missing: int = 0) -> Document:
+    total = len(pages) - missing  # pages cut off or broken are not asked to hold text
     chars = sum(len(line) for page in pages for line in page)
-    if total == 0:
+    if not pages:
         raise IngestError(f"{name}: the PDF has no pages")
+    if total == 0:
+        raise IngestError(f"{name}: damaged PDF — none of its {len(pages)} pages could be read")
     if chars < 20 * total:
         if image_pages:
             raise IngestError(f"{name}: no text layer — needs OCR (the pages are scanned images)")
         raise IngestError(f"{name}: no text found in the PDF (empty pages, or text drawn as shapes)")
     doc = Document(path, meta.get("title") or _stem(path), "pdf", "", [], author=meta.get("author", ""))
-    doc.stats["pages"] = total
+    doc.stats["pages"] = len(pages)
     if image_pages:
         doc.warnings.append(f"{image_pages} of {total} pages have no text layer (scanned?) — those need OCR")
     if getattr(config, "remove_headers_footers", True):
@@ -83,6 +136,11 @@ def _build(pages: list[list[str]], image_pages: int, outline: list[tuple[int, in
         starts[page_index].append((level, title))
     builder = SectionBuilder(doc.title, 1)
     buffer: list[str] = []
+    # Junk lines (operators a broken string spilled, glyphs without a Unicode map) stand apart, so
+    # reflow makes them paragraphs of their own and cleaning drops them without the text around.
+    threshold = getattr(config, "noise_threshold", 0.5)
+    junk = junk_lines([line for page in pages for line in page], threshold) if threshold < 1 else set()
+    flat = 0
     compounds = compounds_in("\n".join(line for page in pages for line in page)) if config is None or \
         getattr(config, "join_hyphens", True) else set()
 
@@ -102,8 +160,14 @@ def _build(pages: list[list[str]], image_pages: int, outline: list[tuple[int, in
             flush()
             builder.heading(title, level)
             if lines and _same(lines[0], title):
+                flat += 1
                 lines = lines[1:]  # the chapter title printed on the page is the heading already
-        buffer.extend(lines)
+        if junk:
+            for i, line in enumerate(lines, flat):
+                buffer.extend(("\n", line, "\n") if i in junk else (line,))
+        else:
+            buffer.extend(lines)
+        flat += len(lines)
     flush()
     doc.sections = builder.sections()
     return doc

@@ -26,7 +26,7 @@ EXPECTED_FAILURES = {
     "encrypted_aes256_pdfminer.pdf": "password-protected", "scan_bad_mangled_tail.pdf": "needs OCR",
     "scanned_image_only_issue5481.pdf": "needs OCR", "antiword_testdoc.doc": "save it as .docx",
     "zip_bomb.zip": "zip bomb", "epub_bomb.epub": "zip bomb", "billion_laughs.fb2": "billion laughs",
-    "xxe.fb2": "refused for safety", "truncated.epub": "damaged", "truncated.pdf": "damaged",
+    "xxe.fb2": "refused for safety", "truncated.epub": "ends early",
     "binary.txt": "binary data", "empty.txt": "empty", "zero_bytes.md": "empty", "drm.epub": "DRM",
     "password.pdf": "password-protected", "fake.pdf": "damaged",
 }
