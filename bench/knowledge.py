@@ -14,9 +14,11 @@ data, best checkpoint by the quick exam and retention) and evaluated in full:
   kl             + a KL penalty towards the base model on those replay samples
 
 One JSON line per variant (questions-file closed book, the app's exam, retention, minutes for
-writing + training + evaluation) and a Markdown table at the end. The exam and the generated
-material are shared between variants (written once), so later variants time only what they add.
-A full run takes hours on 2 CPU cores: ``--variants`` picks a subset.
+writing + training + evaluation) and a Markdown table at the end. The exam is shared between
+variants (written once, in the source project); each variant writes its own material (restatements,
+replay answers) in its own copy, so its minutes are the whole job a user would wait for. A full run
+takes hours on 2 CPU cores (about 45 min a variant where bf16 is not faster than fp32):
+``--variants`` picks a subset.
 
     python bench/knowledge.py [--doc FILE] [--facts FILE] [--variants raw,prefix,qa,replay] [--keep DIR]
 """
