@@ -49,12 +49,31 @@ def matmul_gflops(dtype_name: str, size: int = 768, repeats: int = 12, rounds: i
     return best
 
 
+def cpu_identity() -> str:
+    """The CPU's model name and its bf16 features. ``platform.processor()`` is empty on Linux, so a
+    cache keyed by it alone would keep one machine's answer on another (same image, new host)."""
+    name, features = platform.processor() or platform.machine(), ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            info = f.read(1 << 16)
+    except OSError:
+        return name
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and name in ("", platform.machine()):
+            name = value.strip()
+        elif key.strip() == "flags":
+            features = ",".join(sorted(set(value.split()) & {"amx_bf16", "avx512_bf16", "amx_tile"}))
+            break
+    return f"{name}|{features}"
+
+
 def cpu_bf16_speedup() -> float:
     """bf16 ÷ fp32 matmul throughput on this CPU, measured once and cached."""
     import torch
 
     from core.models import cache_root
-    key = f"{platform.processor() or platform.machine()}|{torch.__version__}|{torch.get_num_threads()}"
+    key = f"{cpu_identity()}|{torch.__version__}|{torch.get_num_threads()}"
     path = cache_root() / "cpu_bf16.json"
     try:
         cached = json.loads(path.read_text())
