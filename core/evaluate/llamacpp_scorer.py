@@ -42,7 +42,7 @@ class LlamaCppScorer:
         rewritten when the adapter is newer)."""
         import json
 
-        from core.formats.writers import fast_gguf
+        from core.chat.llamacpp_backend import fast_gguf
         from core.export.gguf_lora import export_adapter, read_base_info
 
         source = Path(target.load_dir) / "scriptorium_source.json"

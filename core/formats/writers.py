@@ -3,20 +3,19 @@
 ``load_writer()`` returns an object with ``BatchGenerator``'s interface (``__call__(prompts,
 max_new_tokens, cancel, seed)``, ``model_id``, ``calls``, ``tokenizer``). For the embedded model
 or a .gguf source that is ``LlamaCppWriter``: many sequences in one llama.cpp context
-(core/chat/llamacpp_batch.py), several times the samples/s of transformers' padded batches on a
-CPU (bench/formats.py). Anything else — a Hugging Face folder, a hub id, a GGUF llama.cpp cannot
-load, no llama-cpp-python — gets transformers' ``BatchGenerator``, with the reason logged.
+(core/chat/llamacpp_batch.py, on an F16 copy of a quantized GGUF: fast_gguf in
+llamacpp_backend.py), about twice the samples/s of transformers' padded batches on a
+CPU (2.2× in bench/formats.py on 6 chunks). Anything else — a Hugging Face folder, a hub id, a
+GGUF llama.cpp cannot load, no llama-cpp-python — gets transformers' ``BatchGenerator``, with the reason logged.
 
 The two write slightly different text (other kernels, F16 weights), so their records are kept
 apart: a llama.cpp writer's ``model_id`` ends in ``|llama.cpp``, and generated.jsonl is keyed by it.
 """
 from __future__ import annotations
 
-import ctypes
 import importlib.util
-import os
-from pathlib import Path
 
+from core.chat.llamacpp_backend import fast_gguf
 from core.config import FormatConfig
 from core.events import CancelToken, Reporter, StageReporter
 from core.formats.generate import BatchGenerator, model_identity
@@ -52,52 +51,6 @@ class LlamaCppWriter:
         replies = self.batch.generate(texts, max_new_tokens, cancel, self.temperature, seed)
         self.calls += 1
         return [(text.strip(), finished) for text, finished in replies]
-
-
-def fast_gguf(path: str | Path, max_bytes: int = 1 << 30) -> Path:
-    """An F16 copy of a small quantized GGUF (made once, cached by content), or the file itself.
-
-    A model this small keeps a CPU busy with arithmetic, and llama.cpp has no fast matrix kernel
-    for Q4_1 (it quantizes the activations to 8 bits and dots row by row): on this 2-core machine
-    the embedded SmolLM2 prefilled 93-105 tok/s per core in Q4_1, 210-240 in F16 (about torch's
-    speed), and 12 qa + 6 paraphrase prompts took 18-19 s + 34-36 s in Q4_1, 11-12 s + 29-31 s
-    in F16 (Q8_0: 11 s + 34 s). F16 also holds the Q4_1 values almost exactly, like the f32
-    weights transformers dequantizes: 12 of 12 questions and 5 of 6 paraphrases came out word for
-    word as transformers wrote them (Q4_1 5 and 0, Q8_0 3 and 0). A model whose F16 copy would
-    pass ``max_bytes`` is used as it is: there memory matters more.
-    """
-    import llama_cpp as lib
-
-    from core.chat.llamacpp_backend import physical_cores, quiet_llama_logs
-    from core.models import cache_root, file_sha256
-
-    path = Path(path)
-    quiet_llama_logs()
-    params = lib.llama_model_default_params()
-    params.vocab_only = True  # the header is enough: size and file type
-    model = lib.llama_model_load_from_file(str(path).encode(), params)
-    if not model:
-        raise ValueError(f"{path}: llama.cpp cannot read this GGUF")
-    try:
-        n_params = lib.llama_model_n_params(model)
-        value = ctypes.create_string_buffer(16)
-        known = lib.llama_model_meta_val_str(model, b"general.file_type", value, len(value)) > 0
-    finally:
-        lib.llama_model_free(model)
-    # llama_ftype 0 (all F32), 1 (mostly F16), 32 (mostly BF16) are fast already; unknown: leave it
-    if not known or int(value.value or 0) in (0, 1, 32) or 2 * n_params > max_bytes:
-        return path
-    target = cache_root() / "converted" / f"{path.stem}-{file_sha256(path)[:16]}.f16.gguf"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".partial")
-        q = lib.llama_model_quantize_default_params()
-        q.ftype, q.allow_requantize, q.nthread = lib.LLAMA_FTYPE_MOSTLY_F16, True, physical_cores()
-        if lib.llama_model_quantize(str(path).encode(), str(tmp).encode(), q) != 0 or not tmp.exists():
-            tmp.unlink(missing_ok=True)
-            raise ValueError(f"{path}: llama.cpp could not convert it to F16")
-        os.replace(tmp, target)
-    return target
 
 
 def why_not_llama_cpp(resolved, backend: str = "auto", device: str = "auto") -> str | None:
