@@ -6,10 +6,12 @@ every page. Without --pdf, a book-like PDF is generated (reportlab): running hea
 numbers, hyphenated lines, embedded TrueType fonts — a roman body with italic header and
 emphasis (DejaVu Serif when installed, as real books embed theirs; the standard Times otherwise). Plain text: a UTF-8 book (Frankenstein from ../shared/realdocs
 when present, generated prose otherwise) repeated to --text-mb, read and cleaned as ingest does.
-Last line: ``ratio: X`` = our pages/s ÷ pypdf pages/s.
+Each side is measured once per round, the order alternating (A B, B A, …), and every figure is
+the median of the rounds with its min–max, so a neighbour's load shifts both sides alike.
+Last line: ``ratio: X`` = the median of the rounds' our pages/s ÷ pypdf pages/s.
 
     pip install -e ".[bench,test]"      # pypdf (baseline) and reportlab (sample PDF)
-    python bench/ingest.py [--pages 300] [--pdf FILE ...] [--text-mb 50]
+    python bench/ingest.py [--pages 300] [--pdf FILE ...] [--text-mb 50] [--rounds 5]
 """
 from __future__ import annotations
 
@@ -106,44 +108,79 @@ def baseline(path: Path) -> int:
     return len(reader.pages)
 
 
-def text_mb_per_second(megabytes: int, folder: Path, config) -> tuple[float, float, int]:
-    from core.ingest.readers import read_file
-
+def text_sample(megabytes: int, folder: Path) -> Path:
+    """A UTF-8 book (Frankenstein, else generated prose) repeated to about ``megabytes`` MB."""
     source = REALDOCS / "txt" / "shelley_frankenstein_utf8.txt"
     book = source.read_text(encoding="utf-8") if source.exists() else (PROSE * 8 + "\n\n") * 400
     data = (book + "\n\n").encode("utf-8")
     path = folder / "book.txt"
     path.write_bytes(data * max(1, megabytes * 1_000_000 // len(data)))
-    size = path.stat().st_size / 1e6
+    return path
+
+
+def text_mb_per_second(path: Path, config) -> tuple[float, int]:
+    from core.ingest.readers import read_file
+
     start = time.perf_counter()
     doc = read_file(path, config)
     seconds = time.perf_counter() - start
-    return size / seconds, size, doc.paragraph_count
+    return path.stat().st_size / 1e6 / seconds, doc.paragraph_count
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def spread(values: list[float]) -> str:
+    return f"median {median(values):.1f} (min {min(values):.1f}, max {max(values):.1f}, {len(values)} rounds)"
 
 
 def main() -> int:
+    import os
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=300, help="pages of the generated PDF (default 300)")
     parser.add_argument("--pdf", nargs="*", type=Path, help="PDF files to read instead of the generated one")
     parser.add_argument("--text-mb", type=int, default=50, help="size of the plain-text sample in MB (default 50)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; each side once per round, the order "
+                        "alternating, and the medians reported (default 5)")
     args = parser.parse_args()
+    from core.config import CorpusConfig
+
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="scriptorium-bench-") as tmp:
         folder = Path(tmp)
         files = args.pdf or [book_pdf(folder / "book.pdf", args.pages)]
         ours(files[0]), baseline(files[0])  # warm-up: imports and first-call costs are not reading speed
-        ours_rate, pages, ours_s = pages_per_second(ours, files)
-        base_rate, _, base_s = pages_per_second(baseline, files)
+        ratios, ours_rates, base_rates, pages = [], [], [], 0
+        for round_ in range(args.rounds):
+            sides = [ours, baseline] if round_ % 2 == 0 else [baseline, ours]
+            rates = {}
+            for side in sides:
+                rates[side], pages, _ = pages_per_second(side, files)
+            ours_rates.append(rates[ours])
+            base_rates.append(rates[baseline])
+            ratios.append(rates[ours] / rates[baseline])
         print(f"pdf: {pages} pages in {len(files)} file(s)")
-        print(f"pdf ours (pypdfium2 + cleanup): {ours_rate:8.1f} pages/s ({ours_s:.2f} s)")
-        print(f"pdf pypdf extract_text:        {base_rate:8.1f} pages/s ({base_s:.2f} s)")
-        from core.config import CorpusConfig
-
+        print(f"pdf ours (pypdfium2 + cleanup): pages/s {spread(ours_rates)}")
+        print(f"pdf pypdf extract_text:        pages/s {spread(base_rates)}")
+        print(f"pdf ratio per round:           {spread(ratios)}")
         off = CorpusConfig(**{name: False for name in CLEANING_SWITCHES}, noise_threshold=1.0)
-        rate, size, paragraphs = text_mb_per_second(args.text_mb, folder, off)
-        print(f"text: {size:.1f} MB, {paragraphs} paragraphs; read (encoding, paragraphs, chapters): {rate:.1f} MB/s")
-        rate, size, paragraphs = text_mb_per_second(args.text_mb, folder, CorpusConfig())
-        print(f"text: read + every cleaning step (default settings): {rate:.1f} MB/s")
-    print(f"ratio: {ours_rate / base_rate:.1f}")
+        path = text_sample(args.text_mb, folder)
+        size = path.stat().st_size / 1e6
+        plain, cleaned, paragraphs = [], [], 0
+        for round_ in range(args.rounds):
+            for config in ([off, None] if round_ % 2 == 0 else [None, off]):
+                rate, count = text_mb_per_second(path, config or CorpusConfig())
+                (plain if config is off else cleaned).append(rate)
+                paragraphs = count if config is None else paragraphs
+        print(f"text: {size:.1f} MB, {paragraphs} paragraphs")
+        print(f"text: read only (encoding, paragraphs, chapters): MB/s {spread(plain)}")
+        print(f"text: read + every cleaning step (default settings): MB/s {spread(cleaned)}  (goal >= 20)")
+    print(f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
+    print(f"ratio: {median(ratios):.1f}")
     return 0
 
 

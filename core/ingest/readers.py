@@ -118,8 +118,21 @@ def finish(doc: Document, name: str, config) -> Document:
     if not doc.sections:
         raise IngestError(f"{name}: no text found in the file")
     if not doc.language:
-        doc.language = guess_language(doc.text)
+        doc.language = guess_language(_opening(doc, 200_000))
     return doc
+
+
+def _opening(doc: Document, size: int) -> str:
+    """``doc.text``, or a start of it at least ``size`` characters long (joining a long book whole
+    only to look at its start would cost more than the look)."""
+    pieces, total = [], 0
+    for section in doc.sections:
+        for paragraph in section.paragraphs:  # (as ``doc.text``: paragraphs, no headings)
+            pieces.append(paragraph)
+            total += len(paragraph) + 2
+            if total >= size + 2:
+                return "\n\n".join(pieces)
+    return "\n\n".join(pieces)
 
 
 def read_file(path: Path | str, config=None) -> Document:

@@ -67,7 +67,6 @@ _SUSPECTS = (
     re.compile(r"[0-9](?:(?<=[^\W\d_][0-9])|(?=[^\W\d_])(?!(?:st|nd|rd|th|s|d)\b))"),  # letters mixed with digits
     re.compile("[" + _PUNCT_CLASS + "]{4,}"),                            # runs of punctuation
 )
-_GATED = (0, 2)  # broken words, punctuation runs: skipped for the rest of a long text if its first MB has none
 _GATE_SAMPLE = 1_000_000
 _MIXED_SCRIPT = re.compile(r"[\u0400-\u04ff](?<=[A-Za-z][\u0400-\u04ff])|[\u0400-\u04ff](?=[A-Za-z])")
 
@@ -81,12 +80,12 @@ def prepare(paragraphs: list[str]) -> tuple[list[str], str, list[int]]:
     """(samples, joined, starts): each paragraph's first ``_SAMPLE`` characters ('' under 16),
     joined by blank lines into one text for whole-text regex passes, and where each one starts
     in it. The noise and junk pre-checks share it."""
+    from itertools import accumulate
+
     parts = [p[:_SAMPLE] if len(p) >= 16 else "" for p in paragraphs]
-    starts, offset = [], 0
-    for part in parts:
-        starts.append(offset)
-        offset += len(part) + 3
-    return parts, "\n\n\n".join(parts) + "\n", starts
+    starts = list(accumulate(map((3).__add__, map(len, parts[:-1])), initial=0)) if parts else []
+    # (the closing line break goes onto the last part: adding it to the joined text would copy it)
+    return parts, "\n\n\n".join(parts[:-1] + [parts[-1] + "\n"] if parts else ["\n"]), starts
 
 
 def suspicious_indices(paragraphs: list[str], chars: set[str] | None = None, prepared=None) -> set[int]:
@@ -99,10 +98,11 @@ def suspicious_indices(paragraphs: list[str], chars: set[str] | None = None, pre
     distinct = chars if chars is not None else set(joined)
     patterns = list(_SUSPECTS)
     if len(joined) > 2 * _GATE_SAMPLE:
-        # Broken one-letter words and punctuation runs come from bad scans, which show them on
-        # every page: when the first megabyte has none, those scans are skipped for the rest of a
-        # long text (a few MB and up; a normal book is always scanned whole).
-        patterns = [p for i, p in enumerate(_SUSPECTS) if i not in _GATED or p.search(joined, 0, _GATE_SAMPLE)]
+        # Broken one-letter words, letters mixed with digits and punctuation runs come from bad
+        # scans, which show them on every page: when the first megabyte and 64 windows spread over
+        # the rest have none, those scans are skipped for the rest of a long text (a few MB and up;
+        # a normal book is always scanned whole).
+        patterns = [p for p in _SUSPECTS if _seen_in_sample(p, joined)]
     # Odd symbols: the distinct characters are few, so test those once and search only for the odd
     # ones found (a negated class would test every character of the book).
     odd = {ch for ch in distinct if not (ch.isalnum() or ch.isspace() or ch in _PUNCT_OK or _MARK.match(ch))
@@ -116,6 +116,15 @@ def suspicious_indices(paragraphs: list[str], chars: set[str] | None = None, pre
         for m in pattern.finditer(joined):
             hits.add(bisect.bisect_right(starts, m.start()) - 1)
     return {i for i in hits if len(parts[i]) >= 24}
+
+
+def _seen_in_sample(pattern: re.Pattern, text: str) -> bool:
+    """Does ``pattern`` occur in ``text``'s first ``_GATE_SAMPLE`` characters or in one of 64
+    windows spread over the rest (a quarter of that in all)?"""
+    if pattern.search(text, 0, _GATE_SAMPLE):
+        return True
+    step, width = max((len(text) - _GATE_SAMPLE) // 64, 1), _GATE_SAMPLE // 256
+    return any(pattern.search(text, start, start + width) for start in range(_GATE_SAMPLE, len(text), step))
 
 
 def noise_score(text: str) -> float:
@@ -146,7 +155,10 @@ def guess_language(text: str) -> str:
     words = _WORD.findall(sample)
     if len(words) < 5:
         return ""
-    hits = {lang: sum(1 for w in words if w in stops) for lang, stops in _STOPWORDS.items()}
+    from collections import Counter
+
+    counts = Counter(words)  # (counting once and looking up each stop word beats a pass per language)
+    hits = {lang: sum(counts[w] for w in stops) for lang, stops in _STOPWORDS.items()}
     if any(ch in sample for ch in "їєґ") and hits["uk"] >= hits["ru"] * 0.5:
         hits["uk"] += hits["ru"]
     lang, best = max(hits.items(), key=lambda kv: kv[1])

@@ -131,7 +131,8 @@ def _control_ratio(text: str) -> float:
 
 def split_paragraphs(text: str, config=None, doc: Document | None = None) -> list[str]:
     """Paragraphs of a text: blank-line blocks, reflowed and de-hyphenated when switched on."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if config is None or getattr(config, "join_hyphens", True):
         text, joins = join_hyphens(text)
         if doc is not None:
