@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 
 from core.ingest.cleaning import compounds_in, join_hyphens, reflow
 from core.ingest.document import Document, IngestError, SectionBuilder
+from core.ingest.formats.pdf_pages import read_pages_parallel
 from core.ingest.formats.pdf_repair import ends_early, repair, stream_damage
 from core.ingest.junk import junk_lines
 
@@ -49,36 +50,45 @@ def read(data: bytes, name: str, path: str, config) -> Document:
     try:
         meta = _metadata(pdf)
         outline = _outline(pdf)
-        pages, image_pages, missing = [], 0, 0
-        for index in range(len(pdf)):
-            page = None
-            try:
-                page = pdf[index]
-                textpage = page.get_textpage()
-            except pdfium.PdfiumError:  # a page object that is gone or broken: the others still count
-                if page is not None:
-                    page.close()
-                pages.append([])
-                missing += 1
-                continue
-            try:
-                text = _page_text(page, textpage)
-                if len(text.strip()) < 20 and _has_images(page):
-                    image_pages += 1
-                elif repaired is not None and not text.strip():
-                    missing += 1  # cut off: its content is past the end of the file
-            finally:
-                textpage.close()
-                page.close()
-            # PDFium joins a word hyphenated at a line end itself and marks the spot with U+FFFE;
-            # turning that back into "-\n" lets join_hyphens decide (and count) like for text files.
-            text = text.replace("\ufffe", "-\n").replace("\r\n", "\n").replace("\r", "\n")
-            pages.append([line.strip() for line in text.split("\n")])
+        read = read_pages_parallel(pdf, data, repaired is not None)
     finally:
         pdf.close()
+    pages = [lines for lines, _, _ in read]
+    image_pages = sum(1 for _, image, _ in read if image)
+    missing = sum(1 for _, _, lost in read if lost)
     doc = _build(pages, image_pages, outline, meta, name, path, config, missing)
     _note_damage(doc, data, len(pages), missing, repaired)
     return doc
+
+
+def read_pages(pdf, indices, repaired: bool) -> list[tuple[list[str], bool, bool]]:
+    """(lines, image only, missing) for each page index: its text lines in reading order; whether
+    it is a scanned image; whether it is broken or cut off (its content past the end of a file)."""
+    import pypdfium2 as pdfium
+
+    out = []
+    for index in indices:
+        page = None
+        try:
+            page = pdf[index]
+            textpage = page.get_textpage()
+        except pdfium.PdfiumError:  # a page object that is gone or broken: the others still count
+            if page is not None:
+                page.close()
+            out.append(([], False, True))
+            continue
+        try:
+            text = _page_text(page, textpage)
+            image = len(text.strip()) < 20 and _has_images(page)
+            lost = not image and repaired and not text.strip()
+        finally:
+            textpage.close()
+            page.close()
+        # PDFium joins a word hyphenated at a line end itself and marks the spot with U+FFFE;
+        # turning that back into "-\n" lets join_hyphens decide (and count) like for text files.
+        text = text.replace("\ufffe", "-\n").replace("\r\n", "\n").replace("\r", "\n")
+        out.append(([line.strip() for line in text.split("\n")], image, lost))
+    return out
 
 
 def _open_repaired(data: bytes, name: str):
