@@ -289,7 +289,7 @@ def cmd_demo(args, report) -> tuple[dict, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python main.py", description="Scriptorium: your books → a tuned local LLM. "
                                      "Without a command, the desktop app opens.")
-    sub = parser.add_subparsers(dest="command", metavar="{ingest,corpus,format,train,evaluate,chat,export,demo}")
+    sub = parser.add_subparsers(dest="command", metavar="{ingest,corpus,format,train,evaluate,chat,export,lab,demo}")
 
     def command(name: str, func: Callable, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
@@ -371,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", action="store_true", help="evaluate the base model alone")
     add_arguments(p, EvalConfig)
 
+    from core.lab.cli import add_lab_parser
+    add_lab_parser(sub)
+
     p = command("demo", cmd_demo, "Run the whole path on the embedded model and the user manual")
     p.add_argument("--project", help="keep the demo project here (default: a temporary folder)")
     p.add_argument("--steps", type=int, default=30, help="training steps (default: 30)")
@@ -390,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.train import TrainError
     from core.evaluate.job import EvaluateError
     from core.evaluate.questions import QuestionFileError
+    from core.lab.score_job import LabError
 
     _quiet_libraries()
     args.cancel = CancelToken()
@@ -409,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         args.cancel.cancel()
         summary, code = {"error": "interrupted"}, 130
     except (ModelError, ProjectError, ConfigError, TrainError, ExportError, EvaluateError, QuestionFileError,
-            FileNotFoundError, ValueError) as exc:
+            LabError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         summary, code = {"error": str(exc)}, 1
     finally:

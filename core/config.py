@@ -118,6 +118,8 @@ class FormatConfig:
                               "at 64, a paraphrase at twice its chunk)")
     gen_temperature: float = opt(0.0, "qa/paraphrase: sampling temperature (0: greedy, reproducible)")
     min_grounding: float = opt(0.5, "qa/paraphrase: share of content words that must occur in the chunk (0: no check)")
+    select: str = opt("", "Train only on the samples a data scoring kept: the selection.json that `lab score` "
+                      "writes with --top-percent or an IFD band (empty: every sample)")
     split_by: str = opt("chunk", "Hold out whole chunks, or whole books (a held-out book is never trained on)",
                         choices=("chunk", "book"))
     eval_fraction: float = opt(0.1, "Share of chunks (or books) held out to measure eval loss")
@@ -262,8 +264,28 @@ class EvalConfig:
         return [x.strip() for x in self.languages.split(",") if x.strip()]
 
 
+@dataclass
+class ScoreConfig:
+    scorer: str = opt("", "Model that scores the samples: empty for the project's base model, or any local HF "
+                      "folder or GGUF file (a small model ranks data almost like a large one)")
+    top_percent: float = opt(0.0, "Keep the top X% of the samples by IFD, the hardest to follow (0: all in the band)")
+    ifd_low: float = opt(0.0, "Keep samples whose IFD is at least this")
+    ifd_high: float = opt(1.0, "Keep samples whose IFD is at most this: above 1 the prompt does not help write the "
+                          "answer — they do not fit together (0: no upper limit)")
+    max_tokens: int = opt(512, "Tokens of a completion that are scored (longer ones are cut)")
+    batch_size: int = opt(16, "Samples scored at once")
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.top_percent <= 100.0:
+            raise ConfigError("top_percent: must be between 0 and 100")
+        if self.ifd_low < 0 or self.ifd_high < 0 or (self.ifd_high and self.ifd_low > self.ifd_high):
+            raise ConfigError("ifd_low, ifd_high: need 0 ≤ ifd_low ≤ ifd_high (ifd_high 0: no upper limit)")
+        if self.max_tokens < 2 or self.batch_size < 1:
+            raise ConfigError("max_tokens must be at least 2 and batch_size at least 1")
+
+
 STAGES: dict[str, type] = {"model": ModelConfig, "corpus": CorpusConfig, "format": FormatConfig,
-                           "train": TrainConfig, "chat": ChatConfig, "evaluate": EvalConfig}
+                           "train": TrainConfig, "chat": ChatConfig, "evaluate": EvalConfig, "score": ScoreConfig}
 
 
 def help_of(cls: type, name: str) -> str:
@@ -342,7 +364,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
         group.add_argument("--" + f.name.replace("_", "-"), dest=f"{cls.__name__}.{f.name}",
                            type=_arg_type(kind), default=None, choices=f.metadata.get("choices"),
                            metavar="{yes,no}" if kind is bool else None,
-                           help=f"{f.metadata.get('help', '')} (default: {f.default!r})")
+                           help=f"{f.metadata.get('help', '')} (default: {f.default!r})".replace("%", "%%"))
 
 
 def from_args(cls: type[T], args: argparse.Namespace, base: T | None = None) -> T:

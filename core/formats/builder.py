@@ -183,6 +183,12 @@ def build_dataset(project: Project, config: FormatConfig, tokenizer, report: Rep
         from core.formats.replay import replay_rows
         rows += replay_rows(project, config, tokenizer, sum(r["split"] == "train" for r in rows), chunks, report,
                             cancel)
+    selected = None
+    if config.select:  # the lab's data scoring kept these (held-out and replay rows always stay)
+        from core.lab.score_job import apply_selection
+        rows, removed = apply_selection(rows, config.select)
+        selected = {"file": config.select, "dropped": removed}
+        say.log(f"Selection {config.select}: {removed} training samples left out")
     covered = len({(r["doc_id"], r["chunk"]) for r in rows}) if generation is None else (
         generation.reused + generation.generated)
     if not rows and not (generation and generation.cancelled):
@@ -201,7 +207,8 @@ def build_dataset(project: Project, config: FormatConfig, tokenizer, report: Rep
                       "eval_chunks": len(held),
                       "held_out_books": sorted({titles.get(c["doc_id"], c["doc_id"]) for i, c in enumerate(chunks)
                                                 if i in held}) if config.split_by == "book" else []},
-            "dropped": dict(dropped), "generation": generation.summary() if generation else None}
+            "dropped": dict(dropped), "generation": generation.summary() if generation else None,
+            "selection": selected}
     atomic_write_json(folder / "meta.json", meta)
     say.log(f"{config.format}: {len(rows) - len(eval_rows)} training and {len(eval_rows)} held-out samples"
             + (f" ({sum(dropped.values())} generated samples dropped)" if dropped else ""))
