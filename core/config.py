@@ -284,8 +284,31 @@ class ScoreConfig:
             raise ConfigError("max_tokens must be at least 2 and batch_size at least 1")
 
 
+@dataclass
+class MergeConfig:
+    method: str = opt("ties", "How adapters are merged: linear, cat (exact weighted sum, ranks add up), svd, ties "
+                      "(trim to the largest changes, elect signs), dare_linear / dare_ties (drop at random, rescale), "
+                      "slerp (spherical interpolation of two adapters' weight changes)",
+                      choices=("linear", "cat", "svd", "ties", "dare_linear", "dare_ties", "slerp"))
+    weights: str = opt("", "One weight per run, comma-separated (empty: equal weights; slerp: the second is t)")
+    density: float = opt(0.5, "ties, dare: share of each adapter's changes that is kept")
+
+    def __post_init__(self) -> None:
+        _check_choices(self)
+        if not 0.0 < self.density <= 1.0:
+            raise ConfigError("density: must be in (0, 1]")
+        try:
+            self.weight_list()
+        except ValueError:
+            raise ConfigError(f"weights: numbers separated by commas (got {self.weights!r})") from None
+
+    def weight_list(self) -> list[float] | None:
+        return [float(w) for w in self.weights.split(",") if w.strip()] or None
+
+
 STAGES: dict[str, type] = {"model": ModelConfig, "corpus": CorpusConfig, "format": FormatConfig,
-                           "train": TrainConfig, "chat": ChatConfig, "evaluate": EvalConfig, "score": ScoreConfig}
+                           "train": TrainConfig, "chat": ChatConfig, "evaluate": EvalConfig, "score": ScoreConfig,
+                           "merge": MergeConfig}
 
 
 def help_of(cls: type, name: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.config import ScoreConfig, add_arguments, from_args
+from core.config import MergeConfig, ScoreConfig, add_arguments, from_args
 
 
 def add_lab_parser(sub) -> None:
@@ -17,7 +17,7 @@ def add_lab_parser(sub) -> None:
                      "(give it after the lab command: lab score … --json)")
     lab.add_argument("--quiet", action="store_true", help="no progress bar, only warnings and errors")
     lab.set_defaults(func=_usage(lab))
-    commands = lab.add_subparsers(dest="lab_command", metavar="{score}")
+    commands = lab.add_subparsers(dest="lab_command", metavar="{score,merge}")
     p = commands.add_parser("score", help="Score a format's training samples: perplexity and IFD per sample, "
                             "books ranked, optionally a selection (top X%% by IFD) to train on with --select",
                             description="Score a format's training samples with a small model: perplexity, "
@@ -29,6 +29,19 @@ def add_lab_parser(sub) -> None:
     p.add_argument("--format", help="which format's samples (default: the format last built or trained)")
     add_arguments(p, ScoreConfig)
     p.set_defaults(func=cmd_lab_score)
+
+    p = commands.add_parser("merge", help="Merge two or more runs' adapters (linear, cat, svd, TIES, DARE, SLERP) "
+                            "into a new run you can chat with, evaluate and export",
+                            description="Merge two or more runs' adapters into a new run (runs/<id>/adapter): "
+                            "chat with it, evaluate it, export it like any run; --evaluate scores it at once")
+    p.add_argument("--json", action="store_true", help="end with a one-line JSON summary on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, only warnings and errors")
+    p.add_argument("--project", required=True, help="project folder")
+    p.add_argument("--runs", required=True, help="run folder names, comma-separated (two or more)")
+    p.add_argument("--evaluate", action="store_true", help="evaluate the merged adapter (the project's evaluation "
+                   "settings) and show it beside its parents' last evaluations")
+    add_arguments(p, MergeConfig)
+    p.set_defaults(func=cmd_lab_merge)
 
 
 def _usage(parser: argparse.ArgumentParser):
@@ -50,6 +63,40 @@ def cmd_lab_score(args, report) -> tuple[dict, int]:
     if not args.json:
         print(books_table(summary))
     return summary, 0
+
+
+def cmd_lab_merge(args, report) -> tuple[dict, int]:
+    from core.lab.merge import merge_runs
+    from core.project import Project
+
+    project = Project.open(args.project, create=False)
+    config = from_args(MergeConfig, args, project.settings("merge"))
+    project.save_settings(merge=config)
+    runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    summary = merge_runs(project, runs, config.method, config.weight_list(), config.density, report, args.cancel)
+    if args.evaluate:
+        from core.evaluate.job import evaluate
+
+        import json
+
+        evaluation = {summary["run"]: _verdict(evaluate(project, summary["run"], None, project.settings("evaluate"),
+                                                        report=report, cancel=args.cancel))}
+        for run in summary["runs"]:  # the parents as last evaluated (evaluate them to refresh)
+            saved = project.run_dir(run) / "evaluation.json"
+            if saved.exists():
+                evaluation[run] = _verdict(json.loads(saved.read_text(encoding="utf-8")))
+        summary["evaluation"] = evaluation
+    if not args.json:
+        print(f"Merged {', '.join(summary['runs'])} ({summary['method']}) → run {summary['run']} "
+              f"in {summary['seconds']} s")
+        for run, verdict in (summary.get("evaluation") or {}).items():
+            print(f"  {run}: {verdict['verdict']}")
+    return summary, 0
+
+
+def _verdict(result: dict) -> dict:
+    return {"verdict": result.get("verdict"), "exam": result.get("exam", {}).get("closed"),
+            "retention": result.get("retention")}
 
 
 def books_table(summary: dict) -> str:
