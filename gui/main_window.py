@@ -1,4 +1,4 @@
-"""The main window: the stages as pages (Corpus, Format, Model, Train, Results, Chat, Export) in a side list.
+"""The main window: the stages as pages (Corpus, Format, Model, Train, Results, Chat, Export, Lab) in a side list.
 
 Text is translated once, as the window is built (gui.i18n); the Language menu saves a choice and
 offers a restart rather than re-translating live, so a window is never half in one language.
@@ -23,6 +23,7 @@ from gui.pages.chat_page import ChatPage
 from gui.pages.corpus_page import CorpusPage
 from gui.pages.export_page import ExportPage
 from gui.pages.format_page import FormatPage
+from gui.pages.lab_page import LabPage
 from gui.pages.model_page import ModelPage
 from gui.pages.results_page import ResultsPage
 from gui.pages.train_page import TrainPage
@@ -31,7 +32,7 @@ from gui.state import AppState
 HINTS = {"Corpus": N_("your books and documents"), "Format": N_("how the model sees them"),
          "Model": N_("the base model"), "Train": N_("train a LoRA adapter"),
          "Results": N_("what it learned, what it lost"), "Chat": N_("talk to the result"),
-         "Export": N_("GGUF for llama.cpp and Ollama")}
+         "Export": N_("GGUF for llama.cpp and Ollama"), "Lab": N_("which data teaches; merged adapters")}
 MANUAL_RU = i18n.CATALOG_DIR / "manual.ru.md"
 
 
@@ -47,8 +48,9 @@ class MainWindow(QMainWindow):
         self.results_page = ResultsPage(state)
         self.chat_page = ChatPage(state)
         self.export_page = ExportPage(state)
+        self.lab_page = LabPage(state)
         self.pages = [self.corpus_page, self.format_page, self.model_page, self.train_page, self.results_page,
-                      self.chat_page, self.export_page]
+                      self.chat_page, self.export_page, self.lab_page]
 
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
