@@ -17,7 +17,7 @@ def add_lab_parser(sub) -> None:
                      "(give it after the lab command: lab score … --json)")
     lab.add_argument("--quiet", action="store_true", help="no progress bar, only warnings and errors")
     lab.set_defaults(func=_usage(lab))
-    commands = lab.add_subparsers(dest="lab_command", metavar="{score,merge}")
+    commands = lab.add_subparsers(dest="lab_command", metavar="{score,merge,run}")
     p = commands.add_parser("score", help="Score a format's training samples: perplexity and IFD per sample, "
                             "books ranked, optionally a selection (top X%% by IFD) to train on with --select",
                             description="Score a format's training samples with a small model: perplexity, "
@@ -42,6 +42,17 @@ def add_lab_parser(sub) -> None:
                    "settings) and show it beside its parents' last evaluations")
     add_arguments(p, MergeConfig)
     p.set_defaults(func=cmd_lab_merge)
+
+    p = commands.add_parser("run", help="Run an experiment written as YAML (compare formats on equal budgets), "
+                            "headless; run it again to resume after a crash or a stop",
+                            description="Run an experiment recipe (YAML): kind formats trains the corpus in each "
+                            "listed format with the same budget, evaluates every run and writes lab/<name>/results.json "
+                            "and results.csv. A finished format is never trained again: run it again to resume.")
+    p.add_argument("experiment", help="the experiment's YAML file")
+    p.add_argument("--json", action="store_true", help="end with a one-line JSON summary on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, only warnings and errors")
+    p.add_argument("--project", required=True, help="project folder")
+    p.set_defaults(func=cmd_lab_run)
 
 
 def _usage(parser: argparse.ArgumentParser):
@@ -92,6 +103,36 @@ def cmd_lab_merge(args, report) -> tuple[dict, int]:
         for run, verdict in (summary.get("evaluation") or {}).items():
             print(f"  {run}: {verdict['verdict']}")
     return summary, 0
+
+
+def cmd_lab_run(args, report) -> tuple[dict, int]:
+    from core.lab.experiment import run_experiment
+    from core.project import Project
+
+    project = Project.open(args.project, create=False)
+    results = run_experiment(project, args.experiment, report, args.cancel)
+    if not args.json:
+        print(results_table(results))
+    return results, 0
+
+
+def results_table(results: dict) -> str:
+    """The experiment's table as a user reads it."""
+    def pct(value):
+        return f"{value:.0%}" if isinstance(value, (int, float)) else "—"
+
+    def num(value):
+        return f"{value:.2f}" if isinstance(value, (int, float)) else "—"
+
+    lines = [f"Experiment {results['name']}: equal budget {results['budget']}", "",
+             f"{'format':12s} {'exam (base → tuned)':>20s} {'kept':>6s} {'reasoning':>10s} {'book ppl':>18s} {'min':>6s}"]
+    for row in results["rows"]:
+        exam = f"{row['exam_base']} → {row['exam_tuned']} of {row['exam_items']}"
+        lines.append(f"{row['format']:12s} {exam:>20s} {pct(row['retention']):>6s} "
+                     f"{str(row['reasoning_base']) + ' → ' + str(row['reasoning_tuned']):>10s} "
+                     f"{num(row['book_ppl_base']) + ' → ' + num(row['book_ppl_tuned']):>18s} {row['minutes']:6.1f}")
+    lines += ["", f"Table: {results['csv']}"]
+    return "\n".join(lines)
 
 
 def _verdict(result: dict) -> dict:

@@ -1,0 +1,146 @@
+"""Experiments as YAML recipes: ``python main.py lab run experiment.yaml`` — headless, resumable.
+
+Today one kind, ``formats``: the same corpus trained in each listed format with an equal budget
+(the same steps, blocks and block length: with packing the same number of training tokens), each
+run evaluated by the evaluation stage, then one table — exam closed book (base → tuned), general
+answers kept, reasoning, perplexity of the held-out book text (the chunks no format trains on: the
+held-out split is the same for every format) and minutes::
+
+    name: formats-small          # lab/<name>/ in the project
+    kind: formats
+    formats: [plain, chat, qa, knowledge]
+    format: {eval_fraction: 0.1}  # FormatConfig settings shared by every variant
+    train: {steps: 40}            # TrainConfig settings, the same for every variant (the budget)
+    evaluate: {general_items: 100, reasoning_items: 50}
+
+Results: ``lab/<name>/results.json`` and ``results.csv`` (the table), ``state.json`` (what is done:
+a crash or a cancel resumes with the next format; a finished format is never trained again), and
+the recipe as run. The Lab page shows the table and draws its chart.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import time
+from pathlib import Path
+
+import yaml
+
+from core.config import ConfigError, EvalConfig, FormatConfig, TrainConfig, from_dict, to_dict
+from core.events import CancelToken, Reporter, StageReporter
+from core.lab.score_job import LabError
+from core.project import Project, atomic_write_json, atomic_write_text
+
+KINDS = ("formats",)
+COLUMNS = ("format", "run", "exam_base", "exam_tuned", "exam_items", "retention", "reasoning_base",
+           "reasoning_tuned", "book_ppl_base", "book_ppl_tuned", "minutes")
+
+
+def load_recipe(source: str | Path | dict) -> dict:
+    """The recipe as a dict, checked: a name, a known kind, formats, settings that parse."""
+    if isinstance(source, dict):
+        recipe = dict(source)
+    else:
+        try:
+            recipe = yaml.safe_load(Path(source).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise LabError(f"{source}: cannot read the experiment ({exc})") from None
+    name = str(recipe.get("name") or (Path(source).stem if not isinstance(source, dict) else "")).strip()
+    if not name or "/" in name or name.startswith("."):
+        raise LabError("the experiment needs a name (a folder name under lab/)")
+    if recipe.get("kind", "formats") not in KINDS:
+        raise LabError(f"kind {recipe.get('kind')!r}: choose one of {', '.join(KINDS)}")
+    formats = list(recipe.get("formats") or [])
+    if len(formats) < 2:
+        raise LabError("formats: list at least two formats to compare")
+    try:
+        for fmt in formats:
+            from_dict(FormatConfig, {**(recipe.get("format") or {}), "format": fmt})
+        from_dict(TrainConfig, recipe.get("train") or {})
+        from_dict(EvalConfig, recipe.get("evaluate") or {})
+    except (ConfigError, TypeError) as exc:
+        raise LabError(f"experiment {name}: {exc}") from None
+    return {**recipe, "name": name, "kind": recipe.get("kind", "formats"), "formats": formats}
+
+
+def run_experiment(project: Project, source: str | Path | dict, report: Reporter | None = None,
+                   cancel: CancelToken | None = None) -> dict:
+    """Run (or resume) the experiment; returns its results (the rows of the table and where they are)."""
+    from core.evaluate.job import evaluate
+    from core.train import train
+
+    recipe = load_recipe(source)
+    cancel = cancel or CancelToken()
+    say = StageReporter(report, "lab")
+    folder = project.root / "lab" / recipe["name"]
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / "experiment.yaml", yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True))
+    state_path = folder / "state.json"
+    state = _read_json(state_path) or {"done": {}}
+    eval_cfg = from_dict(EvalConfig, recipe.get("evaluate") or {})
+    train_cfg = dataclasses.replace(from_dict(TrainConfig, recipe.get("train") or {}), evaluate_at_end=False)
+    for number, fmt in enumerate(recipe["formats"], 1):
+        if fmt in state["done"]:
+            say.log(f"{fmt}: done before (run {state['done'][fmt]['run']}), not trained again")
+            continue
+        cancel.raise_if_cancelled()
+        say.log(f"Format {number} of {len(recipe['formats'])}: {fmt}")
+        started = time.perf_counter()
+        fmt_cfg = from_dict(FormatConfig, {**(recipe.get("format") or {}), "format": fmt})
+        result = train(project, project.model, fmt_cfg, train_cfg, report, cancel)
+        if result.cancelled:
+            raise LabError(f"stopped while training {fmt}; run the experiment again to go on from there")
+        summary = evaluate(project, result.run_dir.name, None, eval_cfg, report=report, cancel=cancel)
+        book = _book_perplexity(project, fmt_cfg, result.run_dir, cancel)
+        state["done"][fmt] = _row(fmt, result.run_dir.name, summary, book, (time.perf_counter() - started) / 60)
+        atomic_write_json(state_path, state)  # (a crash after this point never trains this format again)
+    rows = [state["done"][fmt] for fmt in recipe["formats"]]
+    results = {"name": recipe["name"], "kind": recipe["kind"], "rows": rows, "folder": str(folder),
+               "budget": {k: getattr(train_cfg, k) for k in ("steps", "batch_size", "grad_accum", "max_seq_len")},
+               "csv": str(folder / "results.csv")}
+    atomic_write_json(folder / "results.json", results)
+    with open(folder / "results.csv", "w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return results
+
+
+def _row(fmt: str, run: str, summary: dict, book: dict, minutes: float) -> dict:
+    exam = (summary.get("exam") or {}).get("closed") or {}
+    reasoning = {"base": 0, "tuned": 0}
+    for per_language in (summary.get("reasoning") or {}).values():
+        for side in reasoning:
+            reasoning[side] += ((per_language.get("direct") or {}).get(side) or [0, 0])[0]
+    return {"format": fmt, "run": run, "exam_base": (exam.get("base") or [None])[0],
+            "exam_tuned": (exam.get("tuned") or [None])[0], "exam_items": (exam.get("tuned") or [None, None])[1],
+            "retention": summary.get("retention"), "reasoning_base": reasoning["base"],
+            "reasoning_tuned": reasoning["tuned"], "book_ppl_base": book.get("base"),
+            "book_ppl_tuned": book.get("tuned"), "minutes": round(minutes, 1)}
+
+
+def _book_perplexity(project: Project, fmt_cfg: FormatConfig, run_dir: Path, cancel: CancelToken) -> dict:
+    """Perplexity of the held-out chunks' raw text, base and tuned (None without a held-out split)."""
+    import json
+
+    from core.evaluate.scorer import TransformersScorer, perplexity
+    from core.formats.builder import eval_positions, prepare_chunks
+
+    chunks = prepare_chunks(project)
+    held = sorted(eval_positions(chunks, fmt_cfg, None))
+    if not held:
+        return {"base": None, "tuned": None}
+    text = "\n\n".join(chunks[i]["text"] for i in held)
+    info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    scorer = TransformersScorer.load(info["model"]["load_dir"], run_dir / "adapter", device="cpu")
+    return {side: perplexity(*scorer.text_nll(text, adapter=side == "tuned", cancel=cancel))
+            for side in ("base", "tuned")}
+
+
+def _read_json(path: Path) -> dict | None:
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
