@@ -15,7 +15,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QSplitter, QTableWidget,
+                               QListWidgetItem, QProgressBar, QPushButton, QSplitter, QTabWidget, QTableWidget,
                                QTableWidgetItem, QTextBrowser, QVBoxLayout, QWidget)
 
 from core.config import FORMATS, MergeConfig, ScoreConfig
@@ -24,6 +24,7 @@ from gui.i18n import N_, tr
 from gui.messages import tr_message
 from gui.state import AppState
 from gui.widgets.config_form import ConfigForm
+from gui.widgets.experiments import ExperimentsPane
 
 BAR_COLOR = "#2563eb"
 
@@ -39,8 +40,12 @@ class LabPage(QWidget):
         splitter.addWidget(self._scoring_pane())
         splitter.addWidget(self._merge_pane())
         splitter.setSizes([620, 420])
+        self.tabs = QTabWidget()
+        self.tabs.addTab(splitter, tr("Samples and adapters"))
+        self.experiments = ExperimentsPane(state)
+        self.tabs.addTab(self.experiments, tr("Experiments"))
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        layout.addWidget(self.tabs)
         state.project_changed.connect(lambda _p: self.refresh())
         state.run_finished.connect(lambda _r: self.refresh())
         self.refresh()

@@ -96,3 +96,45 @@ def test_without_samples_or_runs_the_buttons_wait(qtbot, tmp_path):
     qtbot.addWidget(widget)
     assert not widget.score_button.isEnabled() and "Format page" in widget.score_button.toolTip()
     assert not widget.merge_button.isEnabled()
+
+
+RESULTS = {"name": "formats-1", "kind": "formats", "budget": {"steps": 40},
+           "rows": [{"format": "plain", "run": "r1", "exam_base": 1, "exam_tuned": 2, "exam_items": 8,
+                     "retention": 0.98, "reasoning_base": 3, "reasoning_tuned": 3, "book_ppl_base": 20.5,
+                     "book_ppl_tuned": 12.25, "minutes": 5.0},
+                    {"format": "knowledge", "run": "r2", "exam_base": 1, "exam_tuned": 3, "exam_items": 8,
+                     "retention": 0.92, "reasoning_base": 3, "reasoning_tuned": 2, "book_ppl_base": 20.5,
+                     "book_ppl_tuned": 14.0, "minutes": 19.5}]}
+
+
+def test_experiments_tab_lists_shows_charts_exports_and_starts(page, qtbot, monkeypatch, tmp_path):
+    import core.lab.experiment as experiment
+
+    folder = page.state.project.root / "lab" / "formats-1"
+    folder.mkdir(parents=True)
+    (folder / "results.csv").write_text("format,run\nplain,r1\n")
+    (folder / "results.json").write_text(json.dumps({**RESULTS, "csv": str(folder / "results.csv")}))
+    pane = page.experiments
+    pane.refresh()
+    assert pane.names.count() == 1 and pane.table.rowCount() == 2
+    assert pane.table.item(1, 1).text() == "1 → 3 / 8" and pane.table.item(1, 2).text() == "92%"
+    assert list(pane.exam_bars.opts["height"]) == [25.0, 37.5] and list(pane.kept_bars.opts["height"]) == [98.0, 92.0]
+    pane.export_png(str(tmp_path / "chart.png"))
+    assert (tmp_path / "chart.png").stat().st_size > 1000
+
+    asked = []
+
+    def fake(project, recipe, report, cancel):
+        asked.append(recipe)
+        (project.root / "lab" / recipe["name"]).mkdir(parents=True, exist_ok=True)
+        (project.root / "lab" / recipe["name"] / "results.json").write_text(json.dumps({**RESULTS, "name": recipe["name"],
+                                                                                       "csv": ""}))
+        return {**RESULTS, "name": recipe["name"]}
+
+    monkeypatch.setattr(experiment, "run_experiment", fake)
+    pane.name.setText("mine")
+    pane.steps.setValue(12)
+    pane.start_button.click()
+    qtbot.waitUntil(lambda: pane.job is None and pane.names.count() == 2, timeout=10_000)
+    assert asked[0]["formats"] == ["plain", "chat", "qa", "knowledge"] and asked[0]["train"] == {"steps": 12}
+    assert "Done: mine" in pane.status.text()
