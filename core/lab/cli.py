@@ -17,7 +17,7 @@ def add_lab_parser(sub) -> None:
                      "(give it after the lab command: lab score … --json)")
     lab.add_argument("--quiet", action="store_true", help="no progress bar, only warnings and errors")
     lab.set_defaults(func=_usage(lab))
-    commands = lab.add_subparsers(dest="lab_command", metavar="{score,merge,run}")
+    commands = lab.add_subparsers(dest="lab_command", metavar="{score,books,merge,run}")
     p = commands.add_parser("score", help="Score a format's training samples: perplexity and IFD per sample, "
                             "books ranked, optionally a selection (top X%% by IFD) to train on with --select",
                             description="Score a format's training samples with a small model: perplexity, "
@@ -29,6 +29,17 @@ def add_lab_parser(sub) -> None:
     p.add_argument("--format", help="which format's samples (default: the format last built or trained)")
     add_arguments(p, ScoreConfig)
     p.set_defaults(func=cmd_lab_score)
+
+    p = commands.add_parser("books", help="After an evaluated run: which books the model learned most from (exam "
+                            "gain and held-out loss reduction per book, ranked)",
+                            description="Per-book influence of an evaluated run: each book's exam questions (base → "
+                            "tuned, answer likelihood gain) and the loss on its held-out chunks (base → tuned), "
+                            "ranked; also saved as runs/<id>/books.json")
+    p.add_argument("--json", action="store_true", help="end with a one-line JSON summary on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, only warnings and errors")
+    p.add_argument("--project", required=True, help="project folder")
+    p.add_argument("--run", help="run folder name (default: the newest run with an adapter)")
+    p.set_defaults(func=cmd_lab_books)
 
     p = commands.add_parser("merge", help="Merge two or more runs' adapters (linear, cat, svd, TIES, DARE, SLERP) "
                             "into a new run you can chat with, evaluate and export",
@@ -103,6 +114,23 @@ def cmd_lab_merge(args, report) -> tuple[dict, int]:
         for run, verdict in (summary.get("evaluation") or {}).items():
             print(f"  {run}: {verdict['verdict']}")
     return summary, 0
+
+
+def cmd_lab_books(args, report) -> tuple[dict, int]:
+    from core.lab.books import book_influence
+    from core.project import Project
+
+    result = book_influence(Project.open(args.project, create=False), args.run, report, args.cancel)
+    if not args.json:
+        print(f"Run {result['run']}: what each book taught (ranked)\n")
+        print(f"{'Book':36s} {'exam base → tuned':>18s} {'likelihood gain':>16s} {'held-out loss base → tuned':>27s}")
+        for row in result["books"]:
+            loss = (f"{row['heldout_loss_base']:.3f} → {row['heldout_loss_tuned']:.3f}"
+                    if row["loss_reduction"] is not None else "— (all trained on)")
+            gain = f"{row['logprob_gain']:+.3f}" if row["logprob_gain"] is not None else "—"
+            exam = f"{row['exam_base']} → {row['exam_tuned']} of {row['exam_items']}"
+            print(f"{row['title'][:36]:36s} {exam:>18s} {gain:>16s} {loss:>27s}")
+    return result, 0
 
 
 def cmd_lab_run(args, report) -> tuple[dict, int]:
