@@ -181,6 +181,17 @@ def exam_training_note(project: Project, target: Target, exam: list[Question]) -
             if located else ""}
 
 
+def _recipe_of(target: Target) -> dict:
+    """The evaluated run's format settings (format, replay …), or {} for the base model."""
+    from core.config import load_yaml, to_dict
+
+    try:
+        fmt = load_yaml(target.run_dir / "config.yaml").get("format") if target.run_dir else None
+    except (OSError, ValueError):
+        return {}
+    return to_dict(fmt) if fmt is not None and not isinstance(fmt, dict) else (fmt or {})
+
+
 def make_scorer(target: Target, config: EvalConfig, report: Reporter | None = None):
     """llama.cpp when asked for (or auto) and the base model exists as a GGUF; transformers otherwise."""
     from core.evaluate.scorer import TransformersScorer
@@ -270,7 +281,7 @@ def evaluate(project: Project, run: str | None = None, questions: str | Path | N
     summary["exam"]["training"] = exam_training_note(project, target, exam) if exam_set == "exam" else {}
     summary["exam"]["source"] = str(questions) if questions else "exam/exam.jsonl"
     summary["verdict"] = verdict(summary)
-    summary["warnings"] = warnings(summary, config.retention_floor, trend)
+    summary["warnings"] = warnings(summary, config.retention_floor, trend, _recipe_of(target))
     try:
         from core.evaluate.fit import language_fit, warnings_of
         summary["language_fit"] = language_fit(project, scorer if scorer.name == "transformers" else None)

@@ -87,14 +87,20 @@ def loss_trend(metrics: list[dict]) -> dict:
             "eval_last": evals[-1] if evals else None}
 
 
-def warnings(summary: dict, floor: float, trend: dict | None = None) -> list[str]:
+def warnings(summary: dict, floor: float, trend: dict | None = None, recipe: dict | None = None) -> list[str]:
+    """Plain-words warnings, each with what to try; ``recipe`` (the run's format settings, when a run
+    is evaluated) keeps the advice to what the run did not use already."""
     out = []
     retained = summary.get("retention")
     tuned = summary["exam"]["closed"].get("tuned")
     if retained is not None and tuned and retained < floor:
+        replaying = (recipe or {}).get("format") == "knowledge" and (recipe or {}).get("replay", 0) > 0
+        advice = ("Try the best checkpoint, a larger replay share (--replay 0.4), the KL penalty (--kl-weight "
+                  "0.1), fewer steps or a lower learning rate." if replaying else
+                  "Try the best checkpoint, fewer steps or a lower learning rate, or the knowledge format (goal "
+                  "“Know the facts in my books”) with replay.")
         out.append(f"Kept only {retained:.0%} of the general answers the base model knew (below {floor:.0%}): "
-                   f"the model is forgetting. Try the best checkpoint, fewer steps or a lower learning rate, "
-                   f"or the knowledge format (goal “Know the facts in my books”) with replay.")
+                   f"the model is forgetting. {advice}")
     trend = trend or {}
     if trend.get("eval_last") and trend.get("eval_best") and trend.get("train_last") is not None \
             and trend["eval_last"] > OVERFIT_RISE * trend["eval_best"] and trend["train_last"] < trend["train_first"]:

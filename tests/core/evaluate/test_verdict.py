@@ -26,6 +26,11 @@ def test_retention_counts_only_what_the_base_knew():
     assert any("Kept only 75%" in w for w in warned)
     assert any("Held-out loss rose from 3.00 to 3.90" in w for w in warned)
     assert not any("did not move" in w for w in warned)
+    forgetting = next(w for w in warned if "Kept only 75%" in w)
+    assert "knowledge format" in forgetting  # a run without replay is pointed to it …
+    # … one that already replays gets what it has not tried
+    replaying = warnings(s, 0.9, None, {"format": "knowledge", "replay": 0.25})
+    assert any("Kept only 75%" in w and "--replay 0.4" in w and "knowledge format" not in w for w in replaying)
 
 
 def test_exam_that_did_not_move_and_a_language_the_base_does_not_know():
