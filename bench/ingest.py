@@ -16,6 +16,7 @@ Last line: ``ratio: X`` = the median of the rounds' our pages/s ÷ pypdf pages/s
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -127,14 +128,8 @@ def text_mb_per_second(path: Path, config) -> tuple[float, int]:
     return path.stat().st_size / 1e6 / seconds, doc.paragraph_count
 
 
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def spread(values: list[float]) -> str:
-    return f"median {median(values):.1f} (min {min(values):.1f}, max {max(values):.1f}, {len(values)} rounds)"
+    return f"median {statistics.median(values):.1f} (min {min(values):.1f}, max {max(values):.1f}, {len(values)} rounds)"
 
 
 def main() -> int:
@@ -180,7 +175,7 @@ def main() -> int:
         print(f"text: read only (encoding, paragraphs, chapters): MB/s {spread(plain)}")
         print(f"text: read + every cleaning step (default settings): MB/s {spread(cleaned)}  (goal >= 20)")
     print(f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
-    print(f"ratio: {median(ratios):.1f}")
+    print(f"ratio: {statistics.median(ratios):.1f}")
     return 0
 
 

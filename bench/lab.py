@@ -12,6 +12,7 @@ Last line: ``ratio: X`` = batched samples/s ÷ one-by-one samples/s.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -22,12 +23,6 @@ sys.path.insert(0, str(ROOT))
 DOC = ROOT.parent / "shared" / "realdocs" / "docx" / "peptovar_user_manual.docx"
 PROSE = ("The keeper climbed the stairs every evening and lit the great lamp. He kept a journal of the weather, of "
          "the birds that rested on the gallery, and of the letters that never came.\n\n") * 60
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def main() -> int:
@@ -73,12 +68,12 @@ def main() -> int:
             ratios.append(rates[args.batch_size] / rates[1])
         ifds = sorted(s.ifd for s in scores if s.ifd is not None)
     print(f"samples: {len(rows)} chat samples of {doc.name}; model {resolved.name}; {args.rounds} rounds")
-    print(f"batched ({args.batch_size}): {median(batched):.2f} samples/s (min {min(batched):.2f}, max {max(batched):.2f})")
-    print(f"one by one:   {median(single):.2f} samples/s (min {min(single):.2f}, max {max(single):.2f})")
+    print(f"batched ({args.batch_size}): {statistics.median(batched):.2f} samples/s (min {min(batched):.2f}, max {max(batched):.2f})")
+    print(f"one by one:   {statistics.median(single):.2f} samples/s (min {min(single):.2f}, max {max(single):.2f})")
     if ifds:
         print(f"IFD: median {ifds[len(ifds) // 2]:.3f}, range {ifds[0]:.3f}–{ifds[-1]:.3f}")
     print(f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
-    print(f"ratio: {median(ratios):.2f}")
+    print(f"ratio: {statistics.median(ratios):.2f}")
     return 0
 
 

@@ -18,52 +18,49 @@ def add_lab_parser(sub) -> None:
     lab.add_argument("--quiet", action="store_true", help="no progress bar, only warnings and errors")
     lab.set_defaults(func=_usage(lab))
     commands = lab.add_subparsers(dest="lab_command", metavar="{score,books,merge,run}")
-    p = commands.add_parser("score", help="Score a format's training samples: perplexity and IFD per sample, "
+    p = _command(commands, "score", help="Score a format's training samples: perplexity and IFD per sample, "
                             "books ranked, optionally a selection (top X%% by IFD) to train on with --select",
                             description="Score a format's training samples with a small model: perplexity, "
                             "Instruction-Following Difficulty (IFD), books ranked by it; --top-percent or an IFD "
                             "band writes lab/scores/<format>/selection.json for `train --select`")
-    p.add_argument("--json", action="store_true", help="end with a one-line JSON summary on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress bar, only warnings and errors")
-    p.add_argument("--project", required=True, help="project folder")
     p.add_argument("--format", help="which format's samples (default: the format last built or trained)")
     add_arguments(p, ScoreConfig)
     p.set_defaults(func=cmd_lab_score)
 
-    p = commands.add_parser("books", help="After an evaluated run: which books the model learned most from (exam "
+    p = _command(commands, "books", help="After an evaluated run: which books the model learned most from (exam "
                             "gain and held-out loss reduction per book, ranked)",
                             description="Per-book influence of an evaluated run: each book's exam questions (base → "
                             "tuned, answer likelihood gain) and the loss on its held-out chunks (base → tuned), "
                             "ranked; also saved as runs/<id>/books.json")
-    p.add_argument("--json", action="store_true", help="end with a one-line JSON summary on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress bar, only warnings and errors")
-    p.add_argument("--project", required=True, help="project folder")
     p.add_argument("--run", help="run folder name (default: the newest run with an adapter)")
     p.set_defaults(func=cmd_lab_books)
 
-    p = commands.add_parser("merge", help="Merge two or more runs' adapters (linear, cat, svd, TIES, DARE, SLERP) "
+    p = _command(commands, "merge", help="Merge two or more runs' adapters (linear, cat, svd, TIES, DARE, SLERP) "
                             "into a new run you can chat with, evaluate and export",
                             description="Merge two or more runs' adapters into a new run (runs/<id>/adapter): "
                             "chat with it, evaluate it, export it like any run; --evaluate scores it at once")
-    p.add_argument("--json", action="store_true", help="end with a one-line JSON summary on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress bar, only warnings and errors")
-    p.add_argument("--project", required=True, help="project folder")
     p.add_argument("--runs", required=True, help="run folder names, comma-separated (two or more)")
     p.add_argument("--evaluate", action="store_true", help="evaluate the merged adapter (the project's evaluation "
                    "settings) and show it beside its parents' last evaluations")
     add_arguments(p, MergeConfig)
     p.set_defaults(func=cmd_lab_merge)
 
-    p = commands.add_parser("run", help="Run an experiment written as YAML (compare formats on equal budgets), "
+    p = _command(commands, "run", help="Run an experiment written as YAML (compare formats on equal budgets), "
                             "headless; run it again to resume after a crash or a stop",
                             description="Run an experiment recipe (YAML): kind formats trains the corpus in each "
                             "listed format with the same budget, evaluates every run and writes lab/<name>/results.json "
                             "and results.csv. A finished format is never trained again: run it again to resume.")
     p.add_argument("experiment", help="the experiment's YAML file")
+    p.set_defaults(func=cmd_lab_run)
+
+
+def _command(commands, name: str, **texts) -> argparse.ArgumentParser:
+    """A lab subcommand with the options every command has (--json, --quiet, --project)."""
+    p = commands.add_parser(name, **texts)
     p.add_argument("--json", action="store_true", help="end with a one-line JSON summary on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only warnings and errors")
     p.add_argument("--project", required=True, help="project folder")
-    p.set_defaults(func=cmd_lab_run)
+    return p
 
 
 def _usage(parser: argparse.ArgumentParser):
