@@ -112,8 +112,9 @@ class TransformersScorer:
         return replies
 
     # ---------------------------------------------------------------- likelihoods
-    def _forward_batches(self, sequences: list[tuple[list[int], int]], adapter: bool, cancel: CancelToken | None):
-        """Yield (index, log-probs of each token after position ``start``) for (ids, start) pairs."""
+    def forward_batches(self, sequences: list[tuple[list[int], int]], adapter: bool, cancel: CancelToken | None):
+        """Yield (index, log-probs of each token after position ``start``, the tokens) for (ids, start) pairs,
+        batched and sorted by length; public so other stages (the lab's data scoring) score with it too."""
         import torch
 
         cancel = cancel or CancelToken()
@@ -152,7 +153,7 @@ class TransformersScorer:
             reply = self.tokenizer(answer, add_special_tokens=False)["input_ids"] or [self.pad_id]
             sequences.append((prompt + reply, len(prompt)))
         out = [0.0] * len(sequences)
-        for i, logp, targets in self._forward_batches(sequences, adapter, cancel):
+        for i, logp, targets in self.forward_batches(sequences, adapter, cancel):
             out[i] = float(logp.gather(1, targets[:, None]).mean())
         return out
 
@@ -163,7 +164,7 @@ class TransformersScorer:
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
         pieces = [(ids[s:s + window], 1) for s in range(0, len(ids), window) if len(ids[s:s + window]) > 1]
         total, count = 0.0, 0
-        for _i, logp, targets in self._forward_batches(pieces, adapter, cancel):
+        for _i, logp, targets in self.forward_batches(pieces, adapter, cancel):
             total -= float(logp.gather(1, targets[:, None]).sum())
             count += len(targets)
         return total, count
@@ -180,8 +181,8 @@ class TransformersScorer:
         total, count = 0.0, 0
         for g in range(0, len(sequences), self.batch_size):  # a batch at a time: vocab-wide rows are big
             group = sequences[g:g + self.batch_size]
-            base = {i: logp for i, logp, _t in self._forward_batches(group, False, cancel)}
-            for i, logp, _t in self._forward_batches(group, True, cancel):
+            base = {i: logp for i, logp, _t in self.forward_batches(group, False, cancel)}
+            for i, logp, _t in self.forward_batches(group, True, cancel):
                 p = base.pop(i)
                 total += float((p.exp() * (p - logp)).sum())
                 count += p.shape[0]

@@ -92,7 +92,7 @@ def _mean_nll(scorer, sequences: list[tuple[list[int], int]], cancel: CancelToke
     """Mean negative log-likelihood per scored token of each (ids, first scored position)."""
     out = [0.0] * len(sequences)
     pending = 0
-    for i, logp, targets in scorer._forward_batches(sequences, False, cancel):
+    for i, logp, targets in scorer.forward_batches(sequences, False, cancel):
         out[i] = -float(logp.gather(1, targets[:, None]).mean())
         pending += 1
         if pending == scorer.batch_size:
