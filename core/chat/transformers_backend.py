@@ -43,7 +43,8 @@ class TransformersChat:
         run_dir = project.run_dir(run)
         info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
         resolved = resolve(info["model"]["source"])
-        return cls(resolved, run_dir / "adapter", info, device)
+        adapter = run_dir / "adapter"  # (a lab run trained from scratch is a whole model, with no adapter)
+        return cls(resolved, adapter if (adapter / "adapter_config.json").exists() else None, info, device)
 
     def messages(self, prompt: str, config: ChatConfig, history: list[dict] | None = None) -> list[dict]:
         system = config.system_prompt or self.default_system

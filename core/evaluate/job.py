@@ -53,6 +53,12 @@ def target_of(project: Project, run: str | None = None, checkpoint: str | None =
         return Target(f"base model {resolved.name}", resolved.load_dir, Path(resolved.load_dir).name)
     run_dir = project.run_dir(run)
     info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    if info.get("kind") == "scratch":  # the lab's from-scratch model: a whole model, scored as itself
+        model_dir = run_dir / "model"
+        if not (model_dir / "config.json").exists():
+            raise EvaluateError(f"{run_dir}: the from-scratch model was not saved (its training did not finish)")
+        return Target(f"run {run_dir.name} (from scratch)", str(model_dir), f"scratch-{run_dir.name}", None, run_dir,
+                      info.get("chat_template"), info.get("stop_tokens"), info.get("system_prompt", ""))
     resolved = resolve(info["model"]["source"], report)
     adapter = run_dir / "adapter"
     label = f"run {run_dir.name}"
@@ -248,7 +254,8 @@ def evaluate(project: Project, run: str | None = None, questions: str | Path | N
     sides = ["base"] + (["tuned"] if target.adapter_dir else [])
     total = per_side * len(sides)
     rows, ppl = [], {}
-    if cache.exists():
+    cacheable = target.adapter_dir is not None or target.run_dir is None  # (a from-scratch model is no baseline)
+    if cacheable and cache.exists():
         cached = json.loads(cache.read_text(encoding="utf-8"))
         rows, ppl["base"] = cached["rows"], cached["perplexity"]
         say.log("Base model results reused (same base model, questions and settings)")
@@ -256,7 +263,8 @@ def evaluate(project: Project, run: str | None = None, questions: str | Path | N
         base_rows, ppl["base"] = run_side(scorer, "base", plan, exam_set, exam, config, retriever, languages, say,
                                           cancel, 0, total)
         rows = base_rows
-        atomic_write_json(cache, {"rows": base_rows, "perplexity": ppl["base"], "model": target.model_id})
+        if cacheable:
+            atomic_write_json(cache, {"rows": base_rows, "perplexity": ppl["base"], "model": target.model_id})
     if "tuned" in sides:
         tuned_rows, ppl["tuned"] = run_side(scorer, "tuned", plan, exam_set, exam, config, retriever, languages,
                                             say, cancel, per_side, total)

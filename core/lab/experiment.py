@@ -12,6 +12,12 @@ held-out split is the same for every format) and minutes::
     format: {eval_fraction: 0.1}  # FormatConfig settings shared by every variant
     train: {steps: 40}            # TrainConfig settings, the same for every variant (the budget)
     evaluate: {general_items: 100, reasoning_items: 50}
+    scratch: true                # + a row "scratch (plain)": LoRA vs from scratch (core/lab/scratch.py)
+
+With ``scratch: true`` a small random model with the base's tokenizer and about as many weights as
+the LoRA trains on the first format's data with the same budget; its row reads "exam base → tuned"
+as the base model's score → the scratch model's, and "kept" as the share of the base model's
+correct general answers it gives.
 
 Results: ``lab/<name>/results.json`` and ``results.csv`` (the table), ``state.json`` (what is done:
 a crash or a cancel resumes with the next format; a finished format is never trained again), and
@@ -60,6 +66,8 @@ def load_recipe(source: str | Path | dict) -> dict:
         from_dict(EvalConfig, recipe.get("evaluate") or {})
     except (ConfigError, TypeError) as exc:
         raise LabError(f"experiment {name}: {exc}") from None
+    if not isinstance(recipe.get("scratch", False), bool):
+        raise LabError("scratch: true or false (add a model trained from scratch to the comparison)")
     return {**recipe, "name": name, "kind": recipe.get("kind", "formats"), "formats": formats}
 
 
@@ -94,7 +102,15 @@ def run_experiment(project: Project, source: str | Path | dict, report: Reporter
         book = _book_perplexity(project, fmt_cfg, result.run_dir, cancel)
         state["done"][fmt] = _row(fmt, result.run_dir.name, summary, book, (time.perf_counter() - started) / 60)
         atomic_write_json(state_path, state)  # (a crash after this point never trains this format again)
-    rows = [state["done"][fmt] for fmt in recipe["formats"]]
+    names = list(recipe["formats"])
+    if recipe.get("scratch"):
+        name = f"scratch ({recipe['formats'][0]})"
+        names.append(name)
+        if name not in state["done"]:
+            state["done"][name] = _scratch_row(project, recipe, train_cfg, eval_cfg, state["done"][names[0]],
+                                               name, report, cancel)
+            atomic_write_json(state_path, state)
+    rows = [state["done"][fmt] for fmt in names]
     results = {"name": recipe["name"], "kind": recipe["kind"], "rows": rows, "folder": str(folder),
                "budget": {k: getattr(train_cfg, k) for k in ("steps", "batch_size", "grad_accum", "max_seq_len")},
                "csv": str(folder / "results.csv")}
@@ -104,6 +120,44 @@ def run_experiment(project: Project, source: str | Path | dict, report: Reporter
         writer.writeheader()
         writer.writerows(rows)
     return results
+
+
+def _scratch_row(project: Project, recipe: dict, train_cfg: TrainConfig, eval_cfg: EvalConfig, lora_row: dict,
+                 name: str, report: Reporter | None, cancel: CancelToken) -> dict:
+    """Train and evaluate the from-scratch model on the first format's data; its row beside the LoRA's."""
+    from core.evaluate.job import evaluate
+    from core.lab.scratch import same_budget, train_scratch
+
+    say = StageReporter(report, "lab")
+    say.log(f"LoRA vs from scratch: {name}")
+    started = time.perf_counter()
+    fmt_cfg = from_dict(FormatConfig, {**(recipe.get("format") or {}), "format": recipe["formats"][0]})
+    run_dir = train_scratch(project, fmt_cfg, same_budget(train_cfg), report, cancel)
+    summary = evaluate(project, run_dir.name, None, eval_cfg, report=report, cancel=cancel)
+    book = _book_perplexity(project, fmt_cfg, run_dir, cancel)
+    row = _row(name, run_dir.name, summary, book, (time.perf_counter() - started) / 60)
+    # the scratch model's scores sit on the "base" side of its own evaluation; in the table they are
+    # its "tuned" numbers beside the base model's (from the LoRA row), and "kept" is measured against
+    # what the base model knew
+    exam = (summary.get("exam") or {}).get("closed") or {}
+    row.update(exam_base=lora_row.get("exam_base"), exam_tuned=(exam.get("base") or [None])[0],
+               exam_items=(exam.get("base") or [None, None])[1], retention=_kept(project, lora_row["run"], run_dir),
+               reasoning_tuned=row["reasoning_base"], reasoning_base=lora_row.get("reasoning_base"),
+               book_ppl_base=lora_row.get("book_ppl_base"), book_ppl_tuned=book.get("base"))
+    return row
+
+
+def _kept(project: Project, lora_run: str, scratch_dir: Path) -> float | None:
+    """Share of the base model's correct general answers (from the LoRA run's evaluation) the scratch model gives."""
+    from core.project import read_jsonl
+
+    def correct(rows, side):
+        return {r["id"] for r in rows if r.get("set", "").startswith("general") and r.get("mode") == "closed"
+                and r.get("side") == side and r.get("correct")}
+
+    base = correct(read_jsonl(project.run_dir(lora_run) / "eval.jsonl"), "base")
+    mine = correct(read_jsonl(scratch_dir / "eval.jsonl"), "base")
+    return round(len(base & mine) / len(base), 4) if base else None
 
 
 def _row(fmt: str, run: str, summary: dict, book: dict, minutes: float) -> dict:
@@ -132,6 +186,9 @@ def _book_perplexity(project: Project, fmt_cfg: FormatConfig, run_dir: Path, can
         return {"base": None, "tuned": None}
     text = "\n\n".join(chunks[i]["text"] for i in held)
     info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    if info.get("kind") == "scratch":  # a whole model: its perplexity on the "base" side, nothing to switch
+        scorer = TransformersScorer.load(str(run_dir / "model"), None, device="cpu")
+        return {"base": perplexity(*scorer.text_nll(text, adapter=False, cancel=cancel)), "tuned": None}
     scorer = TransformersScorer.load(info["model"]["load_dir"], run_dir / "adapter", device="cpu")
     return {side: perplexity(*scorer.text_nll(text, adapter=side == "tuned", cancel=cancel))
             for side in ("base", "tuned")}

@@ -94,6 +94,9 @@ class ExperimentsPane(QWidget):
             self.checks[fmt] = QCheckBox(f"{tr(label)} ({fmt})")
             self.checks[fmt].setChecked(fmt in ("plain", "chat", "qa", "knowledge"))
             grid.addWidget(self.checks[fmt], i // 2, i % 2)
+        self.scratch = QCheckBox(tr("Also train a small model from scratch (LoRA vs from scratch)"))
+        self.scratch.setToolTip(tr("A random model with the base model's tokenizer and about as many weights as the "
+                                   "LoRA, trained on the first ticked format with the same steps"))
         self.steps = QSpinBox()
         self.steps.setRange(1, 100000)
         self.steps.setValue(40)
@@ -107,6 +110,7 @@ class ExperimentsPane(QWidget):
         layout = QVBoxLayout(box)
         layout.addWidget(self.name)
         layout.addLayout(grid)
+        layout.addWidget(self.scratch)
         steps = QHBoxLayout()
         steps.addWidget(QLabel(tr("Steps per format")))
         steps.addWidget(self.steps)
@@ -179,7 +183,8 @@ class ExperimentsPane(QWidget):
             self.status.setText(tr("Tick at least two formats to compare."))
             return
         project = self.state.project
-        recipe = {"name": name, "kind": "formats", "formats": formats, "train": {"steps": self.steps.value()}}
+        recipe = {"name": name, "kind": "formats", "formats": formats, "train": {"steps": self.steps.value()},
+                  "scratch": self.scratch.isChecked()}
 
         def job(report, cancel):
             from core.lab.experiment import run_experiment
