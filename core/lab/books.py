@@ -10,8 +10,8 @@ For every book of the corpus, from a run that was evaluated:
   the model generalises to, beyond the passages it saw.
 
 Ranked by exam gain, then loss reduction. A book with no held-out chunk has no loss figure (the
-table says so); a leave-one-book-out comparison (train without each book in turn) is not built:
-on 2 CPU cores it costs one training run per book.
+table says so). Which books the model *needed* — train without each book in turn — is the lab's
+``kind: books`` experiment (leave_one_out.py): one training run per book.
 """
 from __future__ import annotations
 

@@ -149,13 +149,23 @@ def results_table(results: dict) -> str:
     def num(value):
         return f"{value:.2f}" if isinstance(value, (int, float)) else "—"
 
+    width = max([12] + [len(row["format"]) for row in results["rows"]])
+    first = "run" if results.get("kind") == "books" else "format"
     lines = [f"Experiment {results['name']}: equal budget {results['budget']}", "",
-             f"{'format':12s} {'exam (base → tuned)':>20s} {'kept':>6s} {'reasoning':>10s} {'book ppl':>18s} {'min':>6s}"]
+             f"{first:{width}s} {'exam (base → tuned)':>20s} {'kept':>6s} {'reasoning':>10s} {'book ppl':>18s} "
+             f"{'min':>6s}"]
     for row in results["rows"]:
         exam = f"{row['exam_base']} → {row['exam_tuned']} of {row['exam_items']}"
-        lines.append(f"{row['format']:12s} {exam:>20s} {pct(row['retention']):>6s} "
+        lines.append(f"{row['format']:{width}s} {exam:>20s} {pct(row['retention']):>6s} "
                      f"{str(row['reasoning_base']) + ' → ' + str(row['reasoning_tuned']):>10s} "
                      f"{num(row['book_ppl_base']) + ' → ' + num(row['book_ppl_tuned']):>18s} {row['minutes']:6.1f}")
+    if results.get("books") is not None:  # leave one book out: what each book's own questions lost without it
+        lines += ["", f"{'Book':36s} {'its questions: with → without':>30s} {'log-lik. with → without':>26s}"]
+        for b in results["books"]:
+            lp = f"{num(b['logprob_with'])} → {num(b['logprob_without'])}"
+            exam = f"{b['exam_with']} → {b['exam_without']} of {b['exam_items']}"
+            lines.append(f"{b['book'][:36]:36s} {exam:>30s} {lp:>26s}")
+        lines += ["", results.get("finding", ""), f"Influence table: {results.get('influence_csv')}"]
     lines += ["", f"Table: {results['csv']}"]
     return "\n".join(lines)
 

@@ -19,6 +19,14 @@ the LoRA trains on the first format's data with the same budget; its row reads "
 as the base model's score → the scratch model's, and "kept" as the share of the base model's
 correct general answers it gives.
 
+A second kind, ``books`` (core/lab/leave_one_out.py): one format trained with every book and
+without each book in turn, to see which books the model needed::
+
+    name: books-1
+    kind: books
+    formats: [knowledge]
+    train: {steps: 40}
+
 Results: ``lab/<name>/results.json`` and ``results.csv`` (the table), ``state.json`` (what is done:
 a crash or a cancel resumes with the next format; a finished format is never trained again), and
 the recipe as run. The Lab page shows the table and draws its chart.
@@ -37,7 +45,7 @@ from core.events import CancelToken, Reporter, StageReporter
 from core.lab.score_job import LabError
 from core.project import Project, atomic_write_json, atomic_write_text
 
-KINDS = ("formats",)
+KINDS = ("formats", "books")
 COLUMNS = ("format", "run", "exam_base", "exam_tuned", "exam_items", "retention", "reasoning_base",
            "reasoning_tuned", "book_ppl_base", "book_ppl_tuned", "minutes")
 
@@ -57,8 +65,12 @@ def load_recipe(source: str | Path | dict) -> dict:
     if recipe.get("kind", "formats") not in KINDS:
         raise LabError(f"kind {recipe.get('kind')!r}: choose one of {', '.join(KINDS)}")
     formats = list(recipe.get("formats") or [])
-    if len(formats) < 2:
+    kind = recipe.get("kind", "formats")
+    if kind == "formats" and len(formats) < 2:
         raise LabError("formats: list at least two formats to compare")
+    if kind == "books" and len(formats) > 1:
+        raise LabError("formats: leaving books out trains one format; list one (or none: plain)")
+    formats = formats or [(recipe.get("format") or {}).get("format", "plain")]
     try:
         for fmt in formats:
             from_dict(FormatConfig, {**(recipe.get("format") or {}), "format": fmt})
@@ -87,20 +99,48 @@ def run_experiment(project: Project, source: str | Path | dict, report: Reporter
     state = _read_json(state_path) or {"done": {}}
     eval_cfg = from_dict(EvalConfig, recipe.get("evaluate") or {})
     train_cfg = dataclasses.replace(from_dict(TrainConfig, recipe.get("train") or {}), evaluate_at_end=False)
+
+    def train_and_row(fmt_cfg: FormatConfig, label: str) -> dict:
+        started = time.perf_counter()
+        result = train(project, project.model, fmt_cfg, train_cfg, report, cancel)
+        if result.cancelled:
+            raise LabError(f"stopped while training {label}; run the experiment again to go on from there")
+        summary = evaluate(project, result.run_dir.name, None, eval_cfg, report=report, cancel=cancel)
+        book = _book_perplexity(project, fmt_cfg, result.run_dir, cancel)
+        return _row(label, result.run_dir.name, summary, book, (time.perf_counter() - started) / 60)
+
+    extra = {}
+    if recipe["kind"] == "books":
+        from core.lab.leave_one_out import describe, run_leave_one_out
+        rows, books = run_leave_one_out(project, recipe, folder, state, state_path, train_cfg, eval_cfg, report,
+                                        cancel, train_and_row)
+        extra = {"books": books, "influence_csv": str(folder / "influence.csv"), "finding": describe(books)}
+    else:
+        rows = _compare_formats(project, recipe, state, state_path, train_cfg, eval_cfg, report, cancel,
+                                train_and_row)
+    results = {"name": recipe["name"], "kind": recipe["kind"], "rows": rows, "folder": str(folder),
+               "budget": {k: getattr(train_cfg, k) for k in ("steps", "batch_size", "grad_accum", "max_seq_len")},
+               "csv": str(folder / "results.csv"), **extra}
+    atomic_write_json(folder / "results.json", results)
+    with open(folder / "results.csv", "w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return results
+
+
+def _compare_formats(project: Project, recipe: dict, state: dict, state_path: Path, train_cfg: TrainConfig,
+                     eval_cfg: EvalConfig, report: Reporter | None, cancel: CancelToken, train_and_row) -> list[dict]:
+    """Each format in turn (a finished one never again), then the from-scratch row if asked for."""
+    say = StageReporter(report, "lab")
     for number, fmt in enumerate(recipe["formats"], 1):
         if fmt in state["done"]:
             say.log(f"{fmt}: done before (run {state['done'][fmt]['run']}), not trained again")
             continue
         cancel.raise_if_cancelled()
         say.log(f"Format {number} of {len(recipe['formats'])}: {fmt}")
-        started = time.perf_counter()
         fmt_cfg = from_dict(FormatConfig, {**(recipe.get("format") or {}), "format": fmt})
-        result = train(project, project.model, fmt_cfg, train_cfg, report, cancel)
-        if result.cancelled:
-            raise LabError(f"stopped while training {fmt}; run the experiment again to go on from there")
-        summary = evaluate(project, result.run_dir.name, None, eval_cfg, report=report, cancel=cancel)
-        book = _book_perplexity(project, fmt_cfg, result.run_dir, cancel)
-        state["done"][fmt] = _row(fmt, result.run_dir.name, summary, book, (time.perf_counter() - started) / 60)
+        state["done"][fmt] = train_and_row(fmt_cfg, fmt)
         atomic_write_json(state_path, state)  # (a crash after this point never trains this format again)
     names = list(recipe["formats"])
     if recipe.get("scratch"):
@@ -110,16 +150,7 @@ def run_experiment(project: Project, source: str | Path | dict, report: Reporter
             state["done"][name] = _scratch_row(project, recipe, train_cfg, eval_cfg, state["done"][names[0]],
                                                name, report, cancel)
             atomic_write_json(state_path, state)
-    rows = [state["done"][fmt] for fmt in names]
-    results = {"name": recipe["name"], "kind": recipe["kind"], "rows": rows, "folder": str(folder),
-               "budget": {k: getattr(train_cfg, k) for k in ("steps", "batch_size", "grad_accum", "max_seq_len")},
-               "csv": str(folder / "results.csv")}
-    atomic_write_json(folder / "results.json", results)
-    with open(folder / "results.csv", "w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return results
+    return [state["done"][fmt] for fmt in names]
 
 
 def _scratch_row(project: Project, recipe: dict, train_cfg: TrainConfig, eval_cfg: EvalConfig, lora_row: dict,

@@ -141,6 +141,8 @@ class ExperimentsPane(QWidget):
         except (OSError, ValueError):
             return
         rows = self.results["rows"]
+        if self.results.get("finding"):  # leave one book out: which book the model needed most
+            self.status.setText(tr_message(self.results["finding"]))
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             cells = (row["format"], f"{_n(row['exam_base'])} → {_n(row['exam_tuned'])} / {_n(row['exam_items'])}",
