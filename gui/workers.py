@@ -8,7 +8,7 @@ from __future__ import annotations
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from core.events import CancelToken, Event
 
@@ -33,7 +33,10 @@ class Job(QObject):
         self.thread.setObjectName(getattr(fn, "__name__", "job"))
         self.moveToThread(self.thread)
         self.thread.started.connect(self._run)
-        self.finished.connect(self.thread.quit)
+        # direct: the thread's own event loop ends as soon as the job does. Queued (the default, QThread
+        # lives on the GUI thread) the quit waited for the GUI loop, so a window waiting for the thread
+        # on close (stop_all) waited its whole deadline.
+        self.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
 
     def start(self) -> None:
         self.thread.start()

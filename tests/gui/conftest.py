@@ -34,3 +34,32 @@ def russian(monkeypatch):
     assert i18n.language() == "ru"
     yield
     i18n.set_language(None)   # the env var is restored after this: the next test decides again ("en")
+
+
+@pytest.fixture(autouse=True)
+def no_modal_dialogs(monkeypatch):
+    """No test can block on a modal dialog nobody can click (offscreen, a message box waits for ever —
+    a quit confirmation once hung the suite): questions answer Yes, messages are recorded, other
+    dialogs are dismissed, file pickers return nothing. A test that wants to see what was said reads
+    the list this fixture yields; one that patches a dialog itself overrides this."""
+    if QSettings is None:
+        yield []
+        return
+    from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox
+
+    said: list[tuple[str, str]] = []
+
+    def message(answer):
+        return lambda parent, title, text, *a, **k: said.append((title, text)) or answer
+
+    monkeypatch.setattr(QMessageBox, "question", message(QMessageBox.StandardButton.Yes))
+    for name in ("information", "warning", "critical"):
+        monkeypatch.setattr(QMessageBox, name, message(QMessageBox.StandardButton.Ok))
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: said.append((box.windowTitle(), box.text())) or 0)
+    monkeypatch.setattr(QDialog, "exec", lambda dialog: QDialog.DialogCode.Rejected)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([], ""))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: "")
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("", False))
+    yield said

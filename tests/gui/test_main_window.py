@@ -138,3 +138,27 @@ def test_killed_training_process_shows_error_and_window_stays_usable(qtbot, wind
     assert page.start_button.isEnabled()
     window.nav.setCurrentRow(0)  # the window still responds
     assert window.stack.currentIndex() == 0
+
+
+def test_closing_mid_job_asks_stops_the_job_and_closes(qtbot, window, monkeypatch):
+    """The quit question is asked (answered here: no dialog is ever left open in tests), the job is
+    cancelled and its thread ends within the deadline, and the window closes: nothing can hang here."""
+    import time
+
+    asked, started = [], []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda parent, title, *a, **k: asked.append(title) or QMessageBox.StandardButton.Yes)
+
+    def job(report, cancel):
+        started.append(True)
+        deadline = time.monotonic() + 30
+        while not cancel.cancelled and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return "stopped"
+
+    running = window.state.jobs.start(job)
+    qtbot.waitUntil(lambda: bool(started), timeout=5000)
+    begun = time.monotonic()
+    assert window.close()
+    assert time.monotonic() - begun < 10 and not running.is_running()
+    assert asked == ["Quit Scriptorium?"]
