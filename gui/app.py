@@ -13,13 +13,13 @@ def run(project_dir: Path | None = None) -> int:
     from core.project import Project
     from gui import i18n
     from gui.main_window import MainWindow
-    from gui.state import AppState, default_project_dir
+    from gui.state import AppState, last_project_dir
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName(i18n.APPLICATION)
     app.setOrganizationName(i18n.ORGANIZATION)
     i18n.install_qt_translations(app)   # Qt's own buttons and dialogs in the UI language too
-    state = AppState(Project.open(project_dir or os.environ.get("SCRIPTORIUM_PROJECT") or default_project_dir()))
+    state = AppState(Project.open(project_dir or os.environ.get("SCRIPTORIUM_PROJECT") or last_project_dir()))
     window = MainWindow(state)
     window.show()
     return app.exec()

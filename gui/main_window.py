@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QProcess, QProcessEnvironment, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
@@ -180,8 +181,16 @@ class MainWindow(QMainWindow):
     def new_project(self) -> None:
         if self._busy():
             return
-        folder = QFileDialog.getExistingDirectory(self, tr("Choose an empty folder for the new project"))
+        # a save dialog: the user types the new project's name where it should go (a folder picker
+        # only takes folders that exist, and said "Directory not found" to a typed new name)
+        folder, _ = QFileDialog.getSaveFileName(self, tr("New project: its place and name"),
+                                                str(self.state.project.root.parent / tr("New project")))
         if folder:
+            if Path(folder).exists() and any(Path(folder).iterdir()) and not (Path(folder) / "project.yaml").exists():
+                QMessageBox.warning(self, tr("Cannot open the project"),
+                                    tr("{path} is a folder with other files in it; choose a new name",
+                                       path=folder))
+                return
             self._open(folder)
 
     def open_project(self) -> None:

@@ -14,6 +14,27 @@ def default_project_dir() -> Path:
     return Path(platformdirs.user_data_dir("scriptorium", appauthor=False)) / "projects" / "My first project"
 
 
+LAST_PROJECT = "project/last"
+
+
+def last_project_dir() -> Path:
+    """The project open when the app last closed (QSettings), or the default one when that folder is gone."""
+    from gui.i18n import _settings
+
+    saved = _settings().value(LAST_PROJECT, "", type=str)
+    if saved and (Path(saved) / "project.yaml").is_file():
+        return Path(saved)
+    return default_project_dir()
+
+
+def remember_project(root: Path) -> None:
+    from gui.i18n import _settings
+
+    settings = _settings()
+    settings.setValue(LAST_PROJECT, str(root))
+    settings.sync()
+
+
 class AppState(QObject):
     """The open project plus signals pages listen to (never widgets reaching into each other)."""
 
@@ -28,7 +49,9 @@ class AppState(QObject):
         super().__init__(parent)
         self.project = project
         self.jobs = Jobs(self)
+        remember_project(project.root)
 
     def open_project(self, folder: Path | str) -> None:
         self.project = Project.open(folder)
+        remember_project(self.project.root)   # the next start reopens it
         self.project_changed.emit(self.project)

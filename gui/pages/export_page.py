@@ -5,8 +5,8 @@ import html
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
 
 from core.events import Event
 from core.export.gguf_merge import QUANT_TYPES
@@ -78,8 +78,11 @@ class ExportPage(QWidget):
         for name in reversed(runs):
             self.run.addItem(name)
         self.export_button.setEnabled(bool(runs) and self.job is None)
+        none_yet = tr("No trained adapter yet: train one on the Train page first.")
         if not runs:
-            self.result.setPlainText(tr("No trained adapter yet: train one on the Train page first."))
+            self.result.setPlainText(none_yet)
+        elif self.result.toPlainText() == none_yet:  # a run has finished since: the message is stale
+            self.result.clear()
 
     def start(self) -> None:
         project, run = self.state.project, self.run.currentText()
@@ -139,4 +142,8 @@ class ExportPage(QWidget):
             self.base_gguf.setText(path)
 
     def open_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder))
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder)):
+            # no file manager answered (a bare desktop, a server session): say where it is instead
+            QApplication.clipboard().setText(str(self.folder))
+            self.result.append(tr("No file manager opened the folder. It is {path} (copied to the clipboard).",
+                                   path=self.folder))

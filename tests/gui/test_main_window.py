@@ -162,3 +162,21 @@ def test_closing_mid_job_asks_stops_the_job_and_closes(qtbot, window, monkeypatc
     assert window.close()
     assert time.monotonic() - begun < 10 and not running.is_running()
     assert asked == ["Quit Scriptorium?"]
+
+
+def test_new_project_takes_a_typed_name(window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    target = tmp_path / "Brand new project"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    window.new_project()
+    assert window.state.project.root == target and (target / "project.yaml").exists()
+
+    busy = tmp_path / "full"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("not a project", encoding="utf-8")
+    said = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(busy), ""))
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: said.append(text))
+    window.new_project()
+    assert window.state.project.root == target and said and "other files" in said[0]
