@@ -66,7 +66,14 @@ def cmd_corpus(args, report) -> tuple[dict, int]:
     from core.project import Project
 
     project = Project.open(args.project, create=False)
-    summary = {"project": str(project.root), **corpus_stats(project), "report": corpus_report(project)}
+    removed = None
+    if args.remove:
+        from core.ingest.remove import remove_books
+        removed = remove_books(project, args.remove)
+        print(f"Removed {', '.join(b['title'] for b in removed['removed'])} ({removed['chunks_removed']} chunks, "
+              f"{removed['exam_questions_removed']} exam questions)", file=sys.stderr)
+    summary = {"project": str(project.root), **corpus_stats(project), "report": corpus_report(project),
+               **({"removed": removed} if removed else {})}
     if args.report:
         save_report(project)
         if not args.json:
@@ -268,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write each document's cleaned text as one UTF-8 .txt (chapters as headings) into OUTDIR")
     p.add_argument("--report", action="store_true", help="per book and in total: words, tokens, language, noise and "
                    "junk dropped, duplicates removed, parts recovered from damaged files (also corpus/report.json)")
+    p.add_argument("--remove", action="append", metavar="BOOK", default=[],
+                   help="take a book out of the corpus (its path, file name, title or id; repeat for more)")
 
     p = command("format", cmd_format, "Build the training dataset in a format (qa/paraphrase: the base model writes "
                 "it, resumable); preview it; export it for other tools")

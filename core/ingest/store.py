@@ -167,7 +167,11 @@ def save_outcomes(path: Path, outcomes: list) -> None:
             previous = {o["path"]: o for o in json.loads(path.read_text(encoding="utf-8"))}
         except (ValueError, KeyError, TypeError):
             previous = {}  # a damaged files.json is only a log; start it again
-    previous.update({o.path: o.__dict__ for o in outcomes})
+    for o in outcomes:
+        before = previous.get(o.path) or {}
+        if o.status == "skipped" and before.get("status") in ("ok", "warning") and before.get("doc_id") == o.doc_id:
+            continue  # the same file added again, unchanged: its row keeps what was read (numbers, warnings)
+        previous[o.path] = o.__dict__
     atomic_write_json(path, list(previous.values()))
 
 
