@@ -5,10 +5,11 @@ import json
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
-                               QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QColor, QKeySequence
+from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMenu, QMessageBox,
+                               QPlainTextEdit, QProgressBar, QPushButton, QSizePolicy, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from core.events import Event
 from gui.i18n import N_, tr
@@ -61,6 +62,15 @@ class CorpusPage(QWidget):
         self.table.setWordWrap(True)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._menu)
+        self.table.doubleClicked.connect(lambda index: self.show_text(index.row()))
+        self.table.installEventFilter(self)   # Delete / Backspace on a selected book: remove it
+        self.totals = QLabel()
+        self.totals.setWordWrap(True)
+        self._rows: list[dict] = []
+        self._viewers: list[QDialog] = []
 
         buttons = QHBoxLayout()
         buttons.addWidget(add_files)
@@ -71,6 +81,7 @@ class CorpusPage(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.totals)
         state.project_changed.connect(lambda _p: self.refresh())
         self.refresh()
 
@@ -151,6 +162,9 @@ class CorpusPage(QWidget):
         self._shown_at = time.monotonic()
         path = self.state.project.corpus_dir / "files.json"
         rows = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        self._rows = rows
+        if self.job is None:  # (the totals read every book's record: not twice a second during a drop)
+            self._show_totals()
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             label, color = _STATUS.get(row["status"], (row["status"], "#000000"))
@@ -172,6 +186,93 @@ class CorpusPage(QWidget):
                 if c == 1:
                     item.setForeground(QColor(color))
                 self.table.setItem(r, c, item)
+
+    # ---- what the corpus holds, and taking books out of it
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.table and event.type() == QEvent.Type.KeyPress and (
+                event.matches(QKeySequence.StandardKey.Delete) or event.key() == Qt.Key.Key_Backspace):
+            self.remove_selected()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _show_totals(self) -> None:
+        from core.ingest.store import corpus_stats
+
+        try:
+            stats = corpus_stats(self.state.project)
+        except Exception:  # noqa: BLE001 — a damaged log: the table still shows what it can
+            self.totals.clear()
+            return
+        languages = ", ".join(f"{lang or '?'}" for lang in sorted(stats.get("languages") or {}))
+        self.totals.setText(tr("In the corpus — books: {books}, chunks: {chunks}, tokens: {tokens}; languages: {languages}",
+                               books=stats["documents"], chunks=stats["chunks"], tokens=stats["tokens"],
+                               languages=languages or "—"))
+
+    def _book_of(self, row: int) -> dict | None:
+        """The corpus record of the table row's book (None: a file that was not read, or no such row)."""
+        from core.ingest.store import complete_documents
+
+        if not 0 <= row < len(self._rows) or not self._rows[row].get("doc_id"):
+            return None
+        wanted = self._rows[row]["doc_id"]
+        return next((d for d in complete_documents(self.state.project) if d.get("id") == wanted), None)
+
+    def _menu(self, point) -> None:
+        row = self.table.rowAt(point.y())
+        if row < 0:
+            return
+        self.table.selectRow(row)
+        menu = QMenu(self)
+        view = menu.addAction(tr("Show the cleaned text"))
+        view.setEnabled(self._book_of(row) is not None)
+        view.triggered.connect(lambda: self.show_text(row))
+        remove = menu.addAction(tr("Remove from the corpus"))
+        remove.setEnabled(self._book_of(row) is not None and self.job is None)
+        remove.triggered.connect(self.remove_selected)
+        menu.popup(self.table.viewport().mapToGlobal(point))
+
+    def show_text(self, row: int) -> QDialog | None:
+        """The book's text as it will be trained on (after cleaning), in a window of its own."""
+        from core.ingest.store import document_text
+
+        record = self._book_of(row)
+        if record is None:
+            return None
+        dialog = QDialog(self)
+        dialog.setWindowTitle(tr("Cleaned text: {title}", title=record.get("title") or record.get("id")))
+        text = QPlainTextEdit(document_text(record))
+        text.setReadOnly(True)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(text)
+        dialog.resize(720, 560)
+        dialog.show()   # not modal: the user can keep working beside it
+        self._viewers.append(dialog)
+        return dialog
+
+    def remove_selected(self) -> None:
+        books = [b for b in (self._book_of(i.row()) for i in self.table.selectionModel().selectedRows()) if b]
+        if not books or self.job is not None:
+            return
+        names = ", ".join(f"“{b.get('title') or b.get('id')}”" for b in books)
+        answer = QMessageBox.question(self, tr("Remove from the corpus"),
+                                      tr("Remove {names} from the corpus? Runs already trained keep what they learned; "
+                                         "you can add the files again.", names=names))
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        project, ids = self.state.project, [b["id"] for b in books]
+
+        def job(report, cancel):
+            from core.ingest.remove import remove_books
+            return remove_books(project, ids)
+
+        self._say(tr("Removing {names}…", names=names))
+        self.job = self.state.jobs.start(job, None, self._removed, self.on_failed)
+
+    def _removed(self, result: dict) -> None:
+        self.job = None
+        self.refresh()
+        self._say(tr("Removed {names}", names=", ".join(f"“{b['title']}”" for b in result["removed"])))
+        self.state.corpus_changed.emit()
 
 
 def _without_file_name(text: str, reason: str, path: str) -> str:

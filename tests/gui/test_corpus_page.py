@@ -25,3 +25,34 @@ def test_rows_appear_while_the_drop_is_read(qtbot, tmp_path):
     page._shown_at -= 1.0
     page.on_event(Event("progress", "ingest", "Reading c.epub", {"done": 2, "total": 3}))
     assert page.table.rowCount() == 2 and "OCR" in page.table.item(1, 3).text()
+
+
+def test_books_can_be_viewed_and_removed(qtbot, tmp_path, tiny_model_dir, sample_texts_dir):
+    """Double-click shows a book's cleaned text in its own window; Delete (after the question) takes the
+    selected book out of the corpus; the totals line follows."""
+    from PySide6.QtCore import Qt as _Qt
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    from core.config import CorpusConfig, ModelConfig
+    from core.ingest import ingest
+    from core.models import load_tokenizer, resolve
+    from core.project import Project
+    from gui.pages.corpus_page import CorpusPage
+    from gui.state import AppState
+
+    project = Project.open(tmp_path / "p")
+    project.set_model(ModelConfig(str(tiny_model_dir)))
+    ingest(project, [sample_texts_dir / "book.md", sample_texts_dir / "rus-cp1251.txt"],
+           load_tokenizer(resolve(str(tiny_model_dir))), CorpusConfig(chunk_tokens=32))
+    page = CorpusPage(AppState(project))
+    qtbot.addWidget(page)
+    assert "books: 2," in page.totals.text()
+    row = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == "book.md")
+    viewer = page.show_text(row)
+    assert viewer is not None and "The River" in viewer.findChild(QPlainTextEdit).toPlainText()
+    viewer.close()
+
+    page.table.selectRow(row)
+    qtbot.keyClick(page.table, _Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: page.job is None and "books: 1," in page.totals.text(), timeout=30000)
+    assert [page.table.item(r, 0).text() for r in range(page.table.rowCount())] == ["rus-cp1251.txt"]
