@@ -94,7 +94,7 @@ class ExperimentsPane(QWidget):
             self.checks[fmt] = QCheckBox(f"{tr(label)} ({fmt})")
             self.checks[fmt].setChecked(fmt in ("plain", "chat", "qa", "knowledge"))
             grid.addWidget(self.checks[fmt], i // 2, i % 2)
-        self.scratch = QCheckBox(tr("Also train a small model from scratch (LoRA vs from scratch)"))
+        self.scratch = QCheckBox(tr("Also a model trained from scratch"))
         self.scratch.setToolTip(tr("A random model with the base model's tokenizer and about as many weights as the "
                                    "LoRA, trained on the first ticked format with the same steps"))
         self.steps = QSpinBox()
