@@ -223,11 +223,12 @@ class CorpusPage(QWidget):
             return
         self.table.selectRow(row)
         menu = QMenu(self)
+        readable = self._book_of(row) is not None   # (one read of the corpus log for both actions)
         view = menu.addAction(tr("Show the cleaned text"))
-        view.setEnabled(self._book_of(row) is not None)
+        view.setEnabled(readable)
         view.triggered.connect(lambda: self.show_text(row))
         remove = menu.addAction(tr("Remove from the corpus"))
-        remove.setEnabled(self._book_of(row) is not None and self.job is None)
+        remove.setEnabled(readable and self.job is None)
         remove.triggered.connect(self.remove_selected)
         menu.popup(self.table.viewport().mapToGlobal(point))
 
