@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import signal
 import sys
-import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -23,13 +21,8 @@ from core.events import CancelToken
 
 
 def _quiet_libraries() -> None:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import transformers
-
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", category=FutureWarning)  # library deprecations are not the user's business
+    from core.quiet import quiet_transformers
+    quiet_transformers()
 
 
 def goal_settings(args, fmt: FormatConfig, train: TrainConfig) -> tuple[FormatConfig, TrainConfig]:
@@ -208,6 +201,9 @@ def cmd_export(args, report) -> tuple[dict, int]:
     project = Project.open(args.project, create=False)
     summary = export_run(project, args.run, args.gguf, args.quant, args.adapter_type, args.base_gguf, args.verify,
                          report, args.cancel)
+    print(f"Wrote to {summary['folder']}:", file=sys.stderr)
+    for path in summary.get("files", []):
+        print(f"  {path}", file=sys.stderr)
     passed = summary.get("verification", {}).get("passed")
     return summary, 1 if passed is False else 0
 
@@ -251,10 +247,23 @@ def cmd_demo(args, report) -> tuple[dict, int]:
 
 
 # ------------------------------------------------------------------ parser
+def cmd_selftest(args, report) -> tuple[dict, int]:
+    from core.selftest import SelftestError, run_selftest
+
+    try:
+        summary = run_selftest(args.model or "embedded", args.keep, report, args.cancel)
+    except SelftestError as exc:
+        print(f"Self-test FAILED at {exc}", file=sys.stderr)
+        return {"error": str(exc)}, 1
+    if not args.json:
+        print("Self-test passed: " + ", ".join(f"{k} {v:.1f} s" for k, v in summary["stages"].items()))
+    return summary, 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python main.py", description="Scriptorium: your books → a tuned local LLM. "
                                      "Without a command, the desktop app opens.")
-    sub = parser.add_subparsers(dest="command", metavar="{ingest,corpus,format,train,evaluate,chat,export,lab,demo}")
+    sub = parser.add_subparsers(dest="command", metavar="{ingest,corpus,format,train,evaluate,chat,export,lab,demo,selftest}")
 
     def command(name: str, func: Callable, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
@@ -345,11 +354,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", help="keep the demo project here (default: a temporary folder)")
     p.add_argument("--steps", type=int, default=30, help="training steps (default: 30)")
     p.add_argument("--model", help="base model (default: embedded)")
+
+    p = command("selftest", cmd_selftest, "Check this installation: model, ingest, format, one training step, one exam "
+                "question, GGUF export (also `python main.py --selftest`); exit 0 when all work")
+    p.add_argument("--model", help="base model (default: embedded)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary project (its path is printed)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from core.quiet import quiet_libraries
+    quiet_libraries()  # before any import of peft/bitsandbytes: their import-time chatter
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "--selftest":  # the flag support asks users to run
+        argv[0] = "selftest"
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 
 def run(project_dir: Path | None = None) -> int:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from core.quiet import quiet_libraries
+    quiet_libraries()
     from PySide6.QtWidgets import QApplication
 
     from core.project import Project

@@ -1,7 +1,8 @@
 """The export job: a run's adapter → GGUF (adapter and/or merged), Modelfiles, verification.
 
 Writes ``exports/<run-id>/``: adapter.gguf, merged-<QUANT>.gguf, Modelfile, Modelfile.merged,
-base.txt (the base GGUF the adapter belongs to) and verification.json.
+base.txt (where the base GGUF the adapter belongs to came from), base-<name>.gguf (that base,
+hard-linked or copied, so the Modelfile needs nothing outside the folder) and verification.json.
 """
 from __future__ import annotations
 
@@ -41,6 +42,33 @@ def _file_type(path: str) -> int:
     return int(field.contents()) if field is not None else -1
 
 
+def place_base(base_path: Path, out: Path) -> Path:
+    """The base GGUF inside the export folder, so the Modelfile survives a rebuilt virtualenv.
+
+    The embedded base lives in site-packages; a Modelfile pointing there breaks when the venv is
+    rebuilt. A hard link costs no space and outlives the original; across file systems it is copied.
+    """
+    import os
+    import shutil
+
+    target = out / ("base-" + base_path.name if not base_path.name.startswith("base") else base_path.name)
+    if target.exists() and target.stat().st_size == base_path.stat().st_size:
+        return target
+    partial = target.with_name(target.name + ".part")
+    partial.unlink(missing_ok=True)
+    try:
+        os.link(base_path, partial)
+    except OSError:
+        shutil.copyfile(base_path, partial)
+    os.replace(partial, target)
+    return target
+
+
+def written_files(out: Path) -> list[str]:
+    """Every file the export left in its folder (what the CLI lists for the user)."""
+    return sorted(str(p) for p in out.iterdir() if p.is_file() and not p.name.endswith(".part"))
+
+
 def export_run(project: Project, run: str | None = None, gguf: str = "adapter", quant: str = "Q8_0",
                adapter_type: str = "f16", base_gguf: str | None = None, verify: bool = True,
                report: Reporter | None = None, cancel: CancelToken | None = None) -> dict:
@@ -72,7 +100,9 @@ def export_run(project: Project, run: str | None = None, gguf: str = "adapter", 
         summary["adapter"]["seconds"] = round(time.time() - started, 2)
         adapter_gguf = out / "adapter.gguf"
         atomic_write_text(out / "base.txt", base.path + "\n")
-        write_modelfile(out / "Modelfile", from_path=base.path, adapter_path="./adapter.gguf",
+        local_base = place_base(Path(base.path), out)
+        summary["base_copy"] = str(local_base)
+        write_modelfile(out / "Modelfile", from_path=f"./{local_base.name}", adapter_path="./adapter.gguf",
                         chat_template=template, stop_tokens=stops, system=info.get("system_prompt", ""))
     if gguf in ("merged", "both"):
         started = time.time()
@@ -107,4 +137,5 @@ def export_run(project: Project, run: str | None = None, gguf: str = "adapter", 
         atomic_write_json(out / "verification.json", result)
         say.log(result["summary"])
         summary["verification"] = result
+    summary["files"] = written_files(out)
     return summary

@@ -39,6 +39,8 @@ def _child(root: str, configs: dict, resume: str | None, dry_run: bool, events, 
     import os
     import traceback
 
+    from core.quiet import quiet_transformers
+    quiet_transformers()  # a spawned child starts from scratch: quiet its imports too
     from core.project import Project
     from core.train.engine import train
 

@@ -79,6 +79,11 @@ def test_export_job_merged_q8_and_q4_k_m_load_and_generate(trained):
     assert (folder / "Modelfile.merged").exists() and (folder / "verification.json").exists()
     modelfile = (folder / "Modelfile").read_text()
     assert "ADAPTER ./adapter.gguf" in modelfile and 'PARAMETER stop "<|im_end|>"' in modelfile
+    # the Modelfile needs nothing outside its folder (a rebuilt venv must not break it)
+    from_line = next(line for line in modelfile.splitlines() if line.startswith("FROM "))
+    assert from_line.startswith("FROM ./base") and "site-packages" not in modelfile
+    assert (folder / from_line.split("./", 1)[1]).is_file()
+    assert str(folder / "Modelfile") in summary["files"]
     # the adapter on the original quantized base: judged relative to the base's own agreement
     adapter_check = verifications["Q8_0"]["adapter"]
     assert adapter_check["argmax_agreement"] >= adapter_check["threshold"]

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from core.quiet import LIBRARY_NOISE
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
@@ -34,6 +36,9 @@ def test_demo_loss_falls_and_adapter_loads(tmp_path):
     code, summary, stderr = run_cli("demo", "--project", str(tmp_path / "demo"), "--json")
     assert code == 0, stderr[-3000:]
     print(json.dumps(summary, indent=1, ensure_ascii=False))
+    # quiet by default: the libraries' start-up chatter never reaches the user (issue 15)
+    noise = [line for line in stderr.splitlines() if LIBRARY_NOISE.search(line)]
+    assert not noise, noise[:5]
     assert summary["ok"] and summary["steps"] == 30
     assert summary["last_loss"] < 0.8 * summary["first_loss"]
     assert summary["base_answer"] and summary["tuned_answer"]
