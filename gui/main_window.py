@@ -228,4 +228,5 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self.state.jobs.stop_all()
+        self.export_page.serve.stop()  # the server is the app's child: it ends with the window
         event.accept()

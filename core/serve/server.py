@@ -159,8 +159,10 @@ class ServerHandle:
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if self._error is not None or not self._thread.is_alive():
-                raise ServeError(f"the server did not start on {self.host}:{self.port} "
-                                 f"({self._error or 'the port may be in use'})")
+                # uvicorn exits (SystemExit) when it cannot bind: almost always another program on the port
+                reason = self._error if self._error and not isinstance(self._error, SystemExit) else \
+                    "is another program using this port? Choose another one"
+                raise ServeError(f"the server did not start on {self.host}:{self.port} ({reason})")
             if time.monotonic() > deadline:
                 self.stop()
                 raise ServeError(f"the server did not start within {timeout:.0f} s")

@@ -13,6 +13,7 @@ from core.export.gguf_merge import QUANT_TYPES
 from gui.i18n import N_, tr
 from gui.messages import tr_message
 from gui.state import AppState
+from gui.widgets.serve_panel import ServePanel
 
 KINDS = [(N_("Adapter (small file next to the base model)"), "adapter"),
          (N_("Merged model (one standalone file)"), "merged"), (N_("Both"), "both")]
@@ -68,6 +69,8 @@ class ExportPage(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(QLabel(tr("Result")))
         layout.addWidget(self.result, 1)
+        self.serve = ServePanel(state, lambda: self.run.currentText() or None)
+        layout.addWidget(self.serve)
         state.run_finished.connect(lambda _run: self.refresh())
         state.project_changed.connect(lambda _p: self.refresh())
         self.refresh()
