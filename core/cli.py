@@ -358,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="adapter: a small GGUF LoRA next to the base GGUF; merged: one standalone model file")
     p.add_argument("--quant", default="Q8_0", help="merged file quantization: Q8_0, Q5_K_M, Q4_K_M, … or f16")
     p.add_argument("--adapter-type", choices=("f32", "f16", "q8_0"), default="f16", help="adapter tensor type")
-    p.add_argument("--base-gguf", help="base model GGUF (needed when the base is a Hugging Face folder)")
+    p.add_argument("--base-gguf", help="base model GGUF (default: the base you trained on; a Hugging Face folder base is written to GGUF once and cached)")
     p.add_argument("--verify", action="store_true", help="compare llama.cpp with the trained model, logit by logit")
 
     p = command("evaluate", cmd_evaluate, "Did the model learn your books, and what did it lose? Exam closed and open "

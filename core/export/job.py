@@ -80,10 +80,9 @@ def export_run(project: Project, run: str | None = None, gguf: str = "adapter", 
     info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     resolved = resolve(info["model"]["source"], report)
     base_path = base_gguf or info["model"].get("gguf_path") or resolved.gguf_path
-    if not base_path:
-        raise ExportError(f"the base model {resolved.name} is a Hugging Face folder, so there is no base GGUF to "
-                          "pair the adapter with: convert it once with llama.cpp's convert_hf_to_gguf.py "
-                          "(or download its GGUF) and pass it with --base-gguf FILE")
+    if not base_path:  # a Hugging Face folder base: its GGUF is written once and cached
+        from core.export.hf_gguf import cached_base_gguf
+        base_path = str(cached_base_gguf(resolved.load_dir, report))
     base = read_base_info(Path(base_path))
     check_base_matches(base, resolved.load_dir)
     out = project.root / "exports" / run_dir.name

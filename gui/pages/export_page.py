@@ -35,7 +35,7 @@ class ExportPage(QWidget):
         self.quant.setToolTip(tr("Quantization of the merged file: smaller files, slightly different answers. "
                                  "All: {types}", types=", ".join(QUANT_TYPES)))
         self.base_gguf = QLineEdit()
-        self.base_gguf.setPlaceholderText(tr("only for a Hugging Face folder base: the same model as a .gguf file"))
+        self.base_gguf.setPlaceholderText(tr("optional: the base model as a .gguf file (a Hugging Face folder base is converted for you)"))
         browse = QPushButton(tr("Browse…"))
         browse.clicked.connect(self._browse_base)
         self.base_row = QHBoxLayout()

@@ -208,9 +208,9 @@ def test_export_checks_in_russian(tmp_path):
     ("MemoryError", []),
     ("[Errno 28] No space left on device: '/data/exports/run-1/adapter.gguf'", ["'/data/exports/run-1/adapter.gguf'"]),
     ("could not write /data/adapter.gguf: No space left on device", ["/data/adapter.gguf", "не осталось места"]),
-    ("the base model my-model is a Hugging Face folder, so there is no base GGUF to pair the adapter with: convert "
-     "it once with llama.cpp's convert_hf_to_gguf.py (or download its GGUF) and pass it with --base-gguf FILE",
-     ["my-model", "«Базовый GGUF»"]),
+    ("/m/rwkv: a 'rwkv' model cannot be written to GGUF here (supported: gemma, llama, mistral, qwen2); use the "
+     "model's own GGUF with --base-gguf", ["/m/rwkv", "«rwkv»", "«Базовый GGUF»"]),
+    ("Writing Qwen2-0.5B as a GGUF for llama.cpp (once; cached)…", ["Qwen2-0.5B"]),
     ("Qwen/Qwen2-0.5B: could not fetch from the Hugging Face hub (LocalEntryNotFoundError); if this machine is "
      "offline, download the model elsewhere and choose its folder", ["Qwen/Qwen2-0.5B", "LocalEntryNotFoundError"]),
     ("/p/runs/r1: no GGUF export yet; run `python main.py export --project /p --run r1` first", ["/p/runs/r1"]),
