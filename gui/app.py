@@ -11,6 +11,7 @@ def run(project_dir: Path | None = None) -> int:
     quiet_libraries()
     from PySide6.QtWidgets import QApplication
 
+    from core.firstrun import ensure_user_folders
     from core.project import Project
     from gui import i18n
     from gui.main_window import MainWindow
@@ -19,6 +20,7 @@ def run(project_dir: Path | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName(i18n.APPLICATION)
     app.setOrganizationName(i18n.ORGANIZATION)
+    ensure_user_folders()   # projects and cache folders exist before anything writes there
     i18n.install_qt_translations(app)   # Qt's own buttons and dialogs in the UI language too
     state = AppState(Project.open(project_dir or os.environ.get("SCRIPTORIUM_PROJECT") or last_project_dir()))
     window = MainWindow(state)

@@ -15,6 +15,7 @@ from core.events import Event
 from gui.i18n import N_, tr
 from gui.messages import tr_message
 from gui.state import AppState
+from gui.widgets.welcome import WelcomePanel
 
 _STATUS = {"ok": (N_("Read"), "#1b7f3b"), "warning": (N_("Read, with warnings"), "#a15c00"),
            "skipped": (N_("Already in corpus"), "#666666"), "failed": (N_("Failed"), "#b3261e")}
@@ -76,7 +77,9 @@ class CorpusPage(QWidget):
         buttons.addWidget(add_files)
         buttons.addWidget(add_folder)
         buttons.addWidget(self.summary, 1)
+        self.welcome = WelcomePanel(state)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.welcome)
         layout.addWidget(self.drop_hint)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
@@ -163,6 +166,7 @@ class CorpusPage(QWidget):
         path = self.state.project.corpus_dir / "files.json"
         rows = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
         self._rows = rows
+        self.welcome.setVisible(not rows)  # a newcomer's empty project: the welcome and the sample
         if self.job is None:  # (the totals read every book's record: not twice a second during a drop)
             self._show_totals()
         self.table.setRowCount(len(rows))
