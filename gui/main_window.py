@@ -11,8 +11,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QProcess, QProcessEnvironment, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMessageBox, QStackedWidget, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QMainWindow, QMessageBox, QScrollArea, QStackedWidget, QTextBrowser, QVBoxLayout, QWidget)
 
 from core import __version__
 from core.demo import MANUAL
@@ -66,7 +66,13 @@ class MainWindow(QMainWindow):
             item.setToolTip(tr(HINTS[page.title]))
             item.setSizeHint(QSize(190, 44))
             self.nav.addItem(item)
-            self.stack.addWidget(page)
+            # each page scrolls when the window is smaller than the page's natural size (a laptop
+            # at 900×600, long Russian labels) instead of forcing the window wider or taller
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setWidget(page)
+            self.stack.addWidget(scroll)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.nav.setCurrentRow(0)
 

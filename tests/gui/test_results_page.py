@@ -144,7 +144,7 @@ def test_show_results_opens_the_page_on_that_run(qtbot, tmp_path):
     window = MainWindow(state)
     qtbot.addWidget(window)
     state.show_results.emit(project.runs_dir / "r1")
-    assert window.stack.currentWidget() is window.results_page
+    assert window.stack.currentWidget().widget() is window.results_page
     assert window.results_page.run.currentData() == "r1"
     assert window.results_page.view.box.verdict.text() == VERDICT
 
