@@ -61,3 +61,29 @@ def create_sample_project(folder: Path | None = None, language: str = "en", repo
     tokenizer = load_tokenizer(resolve("embedded", report))
     ingest(project, [MANUALS[language]], tokenizer, CorpusConfig(), report, cancel)
     return project
+
+
+def gpu_hint() -> str | None:
+    """A sentence for a user whose NVIDIA GPU this (CPU) build of torch cannot use; None otherwise."""
+    import shutil
+    import subprocess
+
+    try:
+        import torch
+        if torch.cuda.is_available():
+            return None
+    except ImportError:
+        return None
+    if not shutil.which("nvidia-smi"):
+        return None
+    try:
+        found = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    gpus = [line.split(" (UUID")[0] for line in found.stdout.splitlines() if line.startswith("GPU ")]
+    if found.returncode != 0 or not gpus:
+        return None
+    return (f"This computer has an NVIDIA GPU ({gpus[0]}), but this installation of torch can only use the CPU. "
+            "Training would be many times faster with the CUDA build: run "
+            "`SCRIPTORIUM_TORCH_INDEX=cu128 bash packaging/setup_env.sh` in the app's folder (or install the CUDA "
+            "build of the app).")

@@ -26,17 +26,26 @@ class WelcomePanel(QFrame):
         self.sample.clicked.connect(self.open_sample)
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.gpu = QLabel()
+        self.gpu.setWordWrap(True)
+        self.gpu.setStyleSheet("color: #a15c00;")
+        self.gpu.setVisible(False)
         row = QHBoxLayout()
         row.addWidget(self.sample)
         row.addWidget(self.status, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(self.model)
+        layout.addWidget(self.gpu)
         layout.addLayout(row)
         self.show_model_state()
 
     def show_model_state(self) -> None:
-        from core.firstrun import embedded_model_state
+        from core.firstrun import embedded_model_state, gpu_hint
+
+        hint = gpu_hint()  # a GPU this CPU build of torch cannot use: say how to get the CUDA build
+        self.gpu.setText(tr_message(hint) if hint else "")
+        self.gpu.setVisible(bool(hint))
 
         model = embedded_model_state()
         if not model["ready"]:

@@ -40,3 +40,19 @@ def test_sample_project_in_one_click(qtbot, tmp_path, monkeypatch):
     assert not page.welcome.isVisible()
     again = firstrun.create_sample_project(state.project.root)  # a second click reuses it
     assert again.root == state.project.root
+
+
+def test_a_gpu_the_cpu_build_cannot_use_is_pointed_out(monkeypatch, tmp_path):
+    import subprocess
+
+    import torch
+
+    import core.firstrun as firstrun
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/nvidia-smi")
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+        a, 0, "GPU 0: NVIDIA GeForce RTX 4070 (UUID: GPU-1234)\n", ""))
+    hint = firstrun.gpu_hint()
+    assert "NVIDIA GeForce RTX 4070" in hint and "SCRIPTORIUM_TORCH_INDEX=cu128" in hint
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 9, "", "no devices"))
+    assert firstrun.gpu_hint() is None
