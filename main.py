@@ -3,6 +3,9 @@ import sys
 
 
 def main() -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a bundled app: training's spawned child re-enters here
     if len(sys.argv) > 1:
         from core.cli import main as cli_main
 

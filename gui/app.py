@@ -20,6 +20,8 @@ def run(project_dir: Path | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName(i18n.APPLICATION)
     app.setOrganizationName(i18n.ORGANIZATION)
+    from PySide6.QtGui import QIcon
+    app.setWindowIcon(QIcon(str(Path(__file__).resolve().parent.parent / "resources" / "icons" / "scriptorium.svg")))
     ensure_user_folders()   # projects and cache folders exist before anything writes there
     i18n.install_qt_translations(app)   # Qt's own buttons and dialogs in the UI language too
     state = AppState(Project.open(project_dir or os.environ.get("SCRIPTORIUM_PROJECT") or last_project_dir()))

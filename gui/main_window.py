@@ -165,9 +165,10 @@ class MainWindow(QMainWindow):
         """Start a new app on the open project, then quit (close() asks first if a job is running)."""
         if not self.close():
             return
+        from core.program import frozen
         process = QProcess()
         process.setProgram(sys.executable)
-        process.setArguments(sys.argv)
+        process.setArguments(sys.argv[1:] if frozen() else sys.argv)  # a bundle is its own interpreter
         env = QProcessEnvironment.systemEnvironment()
         env.insert("SCRIPTORIUM_PROJECT", str(self.state.project.root))
         process.setProcessEnvironment(env)

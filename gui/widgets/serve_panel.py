@@ -8,16 +8,12 @@ closing the app) ends the process. The child announces its address as one JSON l
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 from PySide6.QtCore import QProcess, QProcessEnvironment
 from PySide6.QtWidgets import (QApplication, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QSpinBox, QVBoxLayout)
 
 from gui.i18n import tr
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class ServePanel(QGroupBox):
@@ -69,8 +65,7 @@ class ServePanel(QGroupBox):
 
         project = self.state.project
         self.key.setText(api_key(project))
-        args = [str(ROOT / "main.py"), "serve", "--project", str(project.root), "--port", str(self.port.value()),
-                "--json", "--quiet"]
+        args = ["serve", "--project", str(project.root), "--port", str(self.port.value()), "--json", "--quiet"]
         run = self.current_run()
         if run:
             args += ["--run", run]
@@ -81,7 +76,8 @@ class ServePanel(QGroupBox):
         self.process.readyReadStandardOutput.connect(self._read)
         self.process.finished.connect(self._finished)
         self._out, self.url = b"", ""
-        self.process.start(sys.executable, args)
+        from core.program import command
+        self.process.start(*command(*args))
         self.button.setText(tr("Stop serving"))
         self.status.setText(tr("Starting the server (exporting the adapter first if needed)…"))
 
