@@ -32,6 +32,23 @@ class TrainResult:
                 "cancelled": self.cancelled, "stopped_early": self.stopped_early, "best": self.best}
 
 
+def resumable(run_dir: Path | None) -> str | None:
+    """Why ``run_dir`` can be resumed ("stopped" / "crashed"), or None when it cannot (finished, or no
+    checkpoint to start from). A run stopped early by its own rule (the exam stopped rising) is finished."""
+    from core.train.checkpoint import latest
+
+    if run_dir is None or latest(run_dir) is None:
+        return None
+    path = Path(run_dir) / "summary.json"
+    if not path.exists():
+        return "crashed"  # the process ended before writing its summary: killed, out of memory, power cut
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "crashed"
+    return "stopped" if summary.get("cancelled") else None
+
+
 def recorder(run_dir: Path, report: Reporter | None) -> Reporter:
     """Tee events to the caller and to the run folder (metrics.jsonl, log.txt)."""
     def emit(event: Event) -> None:

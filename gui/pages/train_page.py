@@ -56,6 +56,11 @@ class TrainPage(QWidget):
         self.stop_button = QPushButton(tr("Stop"))
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
+        self.resume_button = QPushButton(tr("Resume"))
+        self.resume_button.setToolTip(tr("Continue the stopped or interrupted run from its last checkpoint, with "
+                                         "the settings it was started with"))
+        self.resume_button.setEnabled(False)
+        self.resume_button.clicked.connect(self.resume)
         self.estimate_button = QPushButton(tr("Estimate memory"))
         self.estimate_button.setToolTip(tr("Train 2 steps with these settings in the background and measure peak "
                                            "memory"))
@@ -88,6 +93,7 @@ class TrainPage(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.resume_button)
         buttons.addWidget(self.estimate_button)
         buttons.addStretch(1)
         self.panes = lower = QSplitter(Qt.Orientation.Vertical)   # the user can drag the panes' borders
@@ -138,6 +144,7 @@ class TrainPage(QWidget):
                                        run=runs[-1].name, steps=len(losses), first=losses[0], last=losses[-1]))
         self.show_outcome()
         self._update_curves()
+        self._offer_resume()
 
     def show_outcome(self) -> None:
         """The run's verdict (the full evaluation's, else the quick checks'), warnings and checkpoint used."""
@@ -210,6 +217,7 @@ class TrainPage(QWidget):
                         if eval_cfg.quick_exam or eval_cfg.quick_general
                         else tr("Preparing the samples and loading the model…"))
         self.start_button.setEnabled(False)
+        self.resume_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.redraw.start()
         self.job = self.state.jobs.start(job, self.on_event, self.on_done, self.on_failed)
@@ -237,6 +245,49 @@ class TrainPage(QWidget):
     def on_estimate_failed(self, message: str) -> None:
         self.estimate_button.setEnabled(True)
         self.status.setText(tr("Could not estimate memory: {message}", message=tr_message(message)))
+
+    def _offer_resume(self) -> None:
+        """Resume is offered for the run on show when it was stopped or cut short and has a checkpoint."""
+        from core.train.results import resumable
+
+        why = resumable(self.run_dir) if self.job is None else None
+        self.resume_button.setEnabled(bool(why))
+        if why == "crashed":
+            self.status.setText(self.status.text() + " " + tr("The run {run} ended before it finished; Resume "
+                                                               "continues it from its last checkpoint.",
+                                                               run=self.run_dir.name))
+
+    def resume(self) -> None:
+        from core.config import load_yaml
+        from core.train.results import resumable
+
+        if self.job is not None or not resumable(self.run_dir):
+            return
+        project, run = self.state.project, self.run_dir.name
+        saved = load_yaml(self.run_dir / "config.yaml")["train"]
+        fmt_cfg, train_cfg = self.format_config(), project.settings("train")  # (read here, in the GUI thread)
+
+        def job(report, cancel):
+            from core.train.runner import run_training
+
+            def started(child) -> None:
+                report(Event("log", "train", "", {"child_pid": child.pid}))
+
+            # the run's own settings: the engine reads them from its config.yaml
+            return run_training(project, project.model, fmt_cfg, train_cfg, report, cancel, on_start=started,
+                                resume=run)
+
+        self.log.appendPlainText(tr("Resuming {run} from its last checkpoint…", run=run))
+        self.progress.setVisible(True)
+        self.progress.setRange(0, max(saved.steps, 1))
+        self.checking = self.final = False
+        self.schedule = (saved.eval_every, saved.steps)
+        self._set_phase(tr("Loading the model and the checkpoint…"))
+        self.start_button.setEnabled(False)
+        self.resume_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.redraw.start()
+        self.job = self.state.jobs.start(job, self.on_event, self.on_done, self.on_failed)
 
     def stop(self) -> None:
         if self.job is not None:
@@ -355,6 +406,7 @@ class TrainPage(QWidget):
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.progress.setVisible(False)
+        self._offer_resume()
 
     def on_done(self, result) -> None:
         self._finish()
