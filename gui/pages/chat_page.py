@@ -1,4 +1,7 @@
-"""Chat page: talk to the tuned model (or the base, or both) with replies streamed as they come.
+"""Chat page: talk to the tuned model (or the base, or both side by side) with replies streamed as they come.
+
+"Both" shows two columns, base on the left and tuned on the right; the question goes into both and
+each answer streams into its own column (one after the other: one model in memory answers both).
 
 "Look it up in my books" puts the passages of the corpus that best match the question (BM25,
 ``core.evaluate.retrieval``) before it, so the model answers open book; the transcript keeps what
@@ -12,7 +15,7 @@ import re
 
 from PySide6.QtGui import QCursor, QTextCursor
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QTextBrowser, QToolTip, QVBoxLayout, QWidget)
+                               QSplitter, QTextBrowser, QToolTip, QVBoxLayout, QWidget)
 
 from core.config import ChatConfig, ConfigError
 from core.events import Event
@@ -22,7 +25,7 @@ from gui.state import AppState
 from gui.widgets.config_form import ConfigForm
 
 MODES = [(N_("Tuned model"), ("tuned",)), (N_("Base model"), ("base",)),
-         (N_("Both: base, then tuned"), ("base", "tuned"))]
+         (N_("Both, side by side"), ("base", "tuned"))]
 SIDE_LABEL = {"tuned": N_("Tuned"), "base": N_("Base")}
 LOOKUP_PASSAGES = 3
 _CYRILLIC, _LATIN = re.compile("[А-Яа-яЁё]"), re.compile("[A-Za-z]")
@@ -61,10 +64,21 @@ class ChatPage(QWidget):
         self.lookup = QCheckBox(tr("Look it up in my books"))
         self.lookup.setToolTip(tr("Put the {n} passages of your books that best match your question before it: the "
                                   "model answers from them (you still see only what you typed)", n=LOOKUP_PASSAGES))
-        self.transcript = QTextBrowser()
-        self.transcript.setOpenExternalLinks(False)
-        self.transcript.setOpenLinks(False)
-        self.transcript.anchorClicked.connect(self.show_passage)
+        self.transcript = self._browser()
+        # "both": the base and the tuned model in two columns, each answer streaming into its own
+        self.base_view, self.tuned_view = self._browser(), self._browser()
+        self.columns = QSplitter()
+        for view, label in ((self.base_view, N_("Base model")), (self.tuned_view, N_("Tuned model"))):
+            column = QWidget()
+            inner = QVBoxLayout(column)
+            inner.setContentsMargins(0, 0, 0, 0)
+            heading = QLabel(f"<b>{tr(label)}</b>")
+            inner.addWidget(heading)
+            inner.addWidget(view, 1)
+            self.columns.addWidget(column)
+        self.columns.setVisible(False)
+        self.view = self.transcript   # where the streamed pieces go now
+        self.mode.currentIndexChanged.connect(self._show_columns)
         self.input = QLineEdit()
         self.input.setPlaceholderText(tr("Ask something about your books…"))
         self.input.returnPressed.connect(self.send)
@@ -95,11 +109,30 @@ class ChatPage(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.run_label)
         layout.addWidget(self.transcript, 1)
+        layout.addWidget(self.columns, 1)
         layout.addLayout(bottom)
         state.run_finished.connect(lambda _run: self.refresh())
         state.project_changed.connect(lambda _p: self.clear())
         state.corpus_changed.connect(self._forget_index)
         self.refresh()
+
+    def _browser(self) -> QTextBrowser:
+        view = QTextBrowser()
+        view.setOpenExternalLinks(False)
+        view.setOpenLinks(False)
+        view.anchorClicked.connect(self.show_passage)
+        return view
+
+    def side_by_side(self) -> bool:
+        return len(self.mode.currentData()) > 1
+
+    def _show_columns(self) -> None:
+        both = self.side_by_side()
+        self.columns.setVisible(both)
+        self.transcript.setVisible(not both)
+
+    def _views(self) -> list[QTextBrowser]:
+        return [self.base_view, self.tuned_view] if self.side_by_side() else [self.transcript]
 
     def refresh(self) -> None:
         try:
@@ -112,7 +145,8 @@ class ChatPage(QWidget):
 
     def clear(self) -> None:
         self.history.clear()
-        self.transcript.clear()
+        for view in (self.transcript, self.base_view, self.tuned_view):
+            view.clear()
         self.passages.clear()
         self._forget_index()
         self.refresh()
@@ -184,13 +218,19 @@ class ChatPage(QWidget):
         if "sources" in event.data:
             self._show_sources(event.data["sources"])
         elif "side" in event.data:
-            self._append_html(f"<p><b>{tr(SIDE_LABEL[event.data['side']])}:</b> ")
+            side = event.data["side"]
+            if self.side_by_side():   # the column says whose answer it is
+                self.view = self.base_view if side == "base" else self.tuned_view
+                self._append_html("<p>", [self.view])
+            else:
+                self.view = self.transcript
+                self._append_html(f"<p><b>{tr(SIDE_LABEL[side])}:</b> ", [self.view])
         elif "piece" in event.data:
-            cursor = self.transcript.textCursor()
+            cursor = self.view.textCursor()
             cursor.movePosition(QTextCursor.MoveOperation.End)
-            cursor.insertText(event.data["piece"])
-            self.transcript.setTextCursor(cursor)
-            self.transcript.ensureCursorVisible()
+            cursor.insertText(event.data["piece"])   # plain text: model output is never read as HTML
+            self.view.setTextCursor(cursor)
+            self.view.ensureCursorVisible()
         elif event.message:
             self.run_label.setText(tr_message(event.message))
 
@@ -216,7 +256,7 @@ class ChatPage(QWidget):
             passage = self.passages[int(number)]
             text = passage.text if len(passage.text) <= 1500 else passage.text[:1500] + "…"
             QToolTip.showText(QCursor.pos(), f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>",
-                              self.transcript)
+                              self.view)
 
     def on_done(self, result) -> None:
         self.backend, self.backend_run, answers = result["chat"], result["key"], result["answers"]
@@ -237,12 +277,14 @@ class ChatPage(QWidget):
         self.stop_button.setEnabled(False)
         self.refresh()
 
-    def _append_html(self, html: str) -> None:
-        cursor = self.transcript.textCursor()
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertBlock()
-        cursor.insertHtml(html)
-        self.transcript.setTextCursor(cursor)
+    def _append_html(self, html: str, views: list[QTextBrowser] | None = None) -> None:
+        """Append to ``views`` (default: every view of the current mode: the question goes in both columns)."""
+        for view in views or self._views():
+            cursor = view.textCursor()
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            cursor.insertBlock()
+            cursor.insertHtml(html)
+            view.setTextCursor(cursor)
 
 
 def _escape(text: str) -> str:

@@ -90,8 +90,11 @@ def test_drop_train_chat(qtbot, window, tmp_path, monkeypatch):
     qtbot.keyClicks(chat.input, "Tell me about the river")
     qtbot.mouseClick(chat.send_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: chat.job is None, timeout=60000)
-    text = chat.transcript.toPlainText()
-    assert "You: Tell me about the river" in text and "Base:" in text and "Tuned:" in text
+    assert chat.columns.isVisible() and not chat.transcript.isVisible()
+    base, tuned = chat.base_view.toPlainText().strip(), chat.tuned_view.toPlainText().strip()
+    assert base.startswith("You: Tell me about the river") and tuned.startswith("You: Tell me about the river")
+    assert len(base) > len("You: Tell me about the river") + 2 and len(tuned) > len("You: Tell me about the river") + 2
+    assert base != tuned   # each answer in its own column
     assert len(chat.history) == 2
 
     # 4. Export: the base is a HF folder; its GGUF is written for the user and the adapter verified.
