@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
 from core import __version__
 from core.demo import MANUAL
 from core.project import ProjectError
+from gui import theme
 from gui import i18n
 from gui.i18n import N_, tr
 from gui.messages import tr_message
@@ -57,7 +58,8 @@ class MainWindow(QMainWindow):
         self.nav.setObjectName("nav")
         self.nav.setFixedWidth(210)
         self.nav.setIconSize(QSize(0, 0))
-        self.nav.setStyleSheet("#nav { border: none; background: #eef1f6; font-size: 14px; padding-top: 8px; }"
+        self.nav.setStyleSheet(f"#nav {{ border: none; background: {theme.color('nav')}; font-size: 14px; "
+                               "padding-top: 8px; }"
                                "#nav::item { padding: 10px 12px; border-radius: 6px; margin: 2px 6px; }"
                                "#nav::item:selected { background: #2563eb; color: white; }")
         self.stack = QStackedWidget()
@@ -96,7 +98,7 @@ class MainWindow(QMainWindow):
 
     def _show_heading(self, index: int) -> None:
         title = self.pages[index].title
-        self.heading.setText(f"{tr(title)} <span style='font-size:13px; font-weight:400; color:#667085'>"
+        self.heading.setText(f"{tr(title)} <span style='font-size:13px; font-weight:400; color:{theme.color('muted')}'>"
                              f"— {tr(HINTS[title])}</span>")
 
     def _menus(self) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, Q
 
 from core.config import ChatConfig, ConfigError
 from core.events import Event
+from gui import theme
 from gui.i18n import N_, tr
 from gui.messages import tr_message
 from gui.state import AppState
@@ -238,7 +239,7 @@ class ChatPage(QWidget):
         """The small line under the question naming the passages the model was given."""
         if not passages:
             nothing = tr("Nothing in your books matched; asked without passages.")
-            self._append_html(f"<p style='color:#667085'>{nothing}</p>")
+            self._append_html(f"<p style='color:{theme.color('muted')}'>{nothing}</p>")
             return
         links = []
         for passage in passages:
@@ -247,7 +248,8 @@ class ChatPage(QWidget):
                 " — ".join(x for x in (passage.title, passage.heading) if x)
             where = where or tr("passage")
             links.append(f"<a href='passage:{len(self.passages) - 1}'>{html.escape(where)}</a>")
-        self._append_html(f"<p style='color:#667085'>{tr('Looked up in your books:')} {' · '.join(links)}</p>")
+        self._append_html(f"<p style='color:{theme.color('muted')}'>{tr('Looked up in your books:')} "
+                          f"{' · '.join(links)}</p>")
 
     def show_passage(self, url) -> None:
         """A click on a source shows the passage's text by the mouse."""
@@ -269,7 +271,7 @@ class ChatPage(QWidget):
 
     def on_failed(self, message: str) -> None:
         text = tr("Could not answer: {message}", message=_escape(tr_message(message)))
-        self._append_html(f"<p style='color:#b3261e'>{text}</p>")
+        self._append_html(f"<p style='color:{theme.color('error')}'>{text}</p>")
         self._finish()
 
     def _finish(self) -> None:

@@ -12,13 +12,14 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QHeaderView, Q
                                QVBoxLayout, QWidget)
 
 from core.events import Event
+from gui import theme
 from gui.i18n import N_, tr
 from gui.messages import tr_message
 from gui.state import AppState
 from gui.widgets.welcome import WelcomePanel
 
-_STATUS = {"ok": (N_("Read"), "#1b7f3b"), "warning": (N_("Read, with warnings"), "#a15c00"),
-           "skipped": (N_("Already in corpus"), "#666666"), "failed": (N_("Failed"), "#b3261e")}
+_STATUS = {"ok": (N_("Read"), "good"), "warning": (N_("Read, with warnings"), "warn"),
+           "skipped": (N_("Already in corpus"), "grey"), "failed": (N_("Failed"), "error")}
 _PATTERNS = "*.txt *.text *.md *.markdown *.html *.htm *.xhtml *.pdf *.epub *.fb2 *.zip *.docx *.odt *.rtf *.mobi " \
             "*.azw3 *.srt"
 
@@ -39,8 +40,9 @@ class CorpusPage(QWidget):
         self.drop_hint.setWordWrap(True)  # the list of formats must not set the window's minimum width
         self.drop_hint.setObjectName("dropZone")
         self.drop_hint.setMinimumHeight(110)
-        self.drop_hint.setStyleSheet("#dropZone { border: 2px dashed #9aa4b2; border-radius: 10px; color: #4a5568;"
-                                     " font-size: 15px; background: #f7f9fc; }")
+        self.drop_hint.setStyleSheet(f"#dropZone {{ border: 2px dashed {theme.color('panel_border')}; border-radius: 10px;"
+                                     f" color: {theme.color('panel_text')}; font-size: 15px;"
+                                     f" background: {theme.color('panel')}; }}")
         add_files = QPushButton(tr("Add files…"))
         add_files.clicked.connect(self.choose_files)
         add_folder = QPushButton(tr("Add folder…"))
@@ -179,7 +181,7 @@ class CorpusPage(QWidget):
         for r, row in enumerate(rows):
             if r < len(self._drawn) and self._drawn[r] == row:
                 continue
-            label, color = _STATUS.get(row["status"], (row["status"], "#000000"))
+            label, color = _STATUS.get(row["status"], (row["status"], "strong"))
             read = row["status"] in ("ok", "warning")
             # core writes the reason in English (files.json, the CLI); it is translated for display,
             # and the tooltip keeps the original under the translation (what a bug report quotes)
@@ -196,7 +198,7 @@ class CorpusPage(QWidget):
                     tip = f"{text}\n\n{reason}"
                 item.setToolTip(tip)
                 if c == 1:
-                    item.setForeground(QColor(color))
+                    item.setForeground(QColor(theme.color(color)))
                 self.table.setItem(r, c, item)
             self._drawn[r:r + 1] = [row]
         self.table.setUpdatesEnabled(True)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, 
 
 from core.events import Event
 from core.export.gguf_merge import QUANT_TYPES
+from gui import theme
 from gui.i18n import N_, tr
 from gui.messages import tr_message
 from gui.state import AppState
@@ -126,7 +127,7 @@ class ExportPage(QWidget):
                          "<br>Ollama: <code>ollama create my-model -f Modelfile.merged</code></p>")
         check = summary.get("verification")
         if check:  # core's sentences, translated for display
-            color = "#1b7f3b" if check["passed"] is not False else "#b3261e"
+            color = theme.color("good" if check["passed"] is not False else "error")
             lines.append(f"<p style='color:{color}'><b>{tr('Verification:')}</b> "
                          f"{html.escape(tr_message(check['summary']))}</p>")
         self.result.setHtml("".join(lines))

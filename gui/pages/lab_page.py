@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QHe
 
 from core.config import FORMATS, MergeConfig, ScoreConfig
 from core.events import Event
+from gui import theme
 from gui.i18n import N_, tr
 from gui.messages import tr_message
 from gui.state import AppState
@@ -69,7 +70,7 @@ class LabPage(QWidget):
             self.books.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.books.verticalHeader().setVisible(False)
         self.chart = pg.PlotWidget()
-        self.chart.setBackground("w")
+        self.chart.setBackground(theme.color("plot_bg"))
         self.chart.setLabel("bottom", tr("IFD (instruction-following difficulty)"))
         self.chart.setLabel("left", tr("samples"))
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.07, brush=BAR_COLOR)

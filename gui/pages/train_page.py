@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar
 
 from core.config import ConfigError, EvalConfig, FormatConfig, TrainConfig
 from core.events import Event
+from gui import theme
 from gui.evaluation import describe_point, is_quick_point, log_tail, progress_text, run_outcome
 from gui.i18n import N_, tr
 from gui.messages import tr_message, tr_sentences
@@ -72,7 +73,7 @@ class TrainPage(QWidget):
         self.check_line = QLabel()
         self.check_line.setObjectName("checkLine")
         self.check_line.setWordWrap(True)
-        self.check_line.setStyleSheet("color: #4b5563;")
+        self.check_line.setStyleSheet(f"color: {theme.color('soft')};")
         self.check_line.setVisible(False)
         self.outcome_pane = VerdictPane(14)   # the verdict scrolls in a pane of its own: never cut off
         self.outcome = self.outcome_pane.box

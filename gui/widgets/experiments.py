@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QGroupBox, Q
 
 from core.config import FORMATS
 from core.events import Event
+from gui import theme
 from gui.i18n import N_, tr
 from gui.messages import tr_message
 from gui.state import AppState
@@ -42,7 +43,7 @@ class ExperimentsPane(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.chart = pg.PlotWidget()
-        self.chart.setBackground("w")
+        self.chart.setBackground(theme.color("plot_bg"))
         self.chart.setLabel("left", tr("per cent"))
         self.chart.addLegend(offset=(10, 5))
         self.exam_base = pg.BarGraphItem(x=[], height=[], width=0.12, brush=BASE_COLOR, name=tr("exam, base model"))

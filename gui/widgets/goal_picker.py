@@ -13,13 +13,16 @@ from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QRadio
                                QWidget)
 
 from core.formats.goals import DESCRIPTIONS, GOALS
+from gui import theme
 from gui.i18n import tr
 
 CARD = ("QFrame#goalCard {{ border: 1px solid {border}; border-radius: 6px; background: {background}; }}"
         " QFrame#goalCard QLabel {{ background: transparent; border: none; }}")
-CHOSEN, PLAIN = ("#2563eb", "#eef4ff"), ("#d0d5dd", "transparent")
-NOTE = ("QLabel#goalNote { background: #f2f6fc; border: 1px solid #c7d7f2; border-left: 4px solid #2563eb;"
-        " border-radius: 4px; color: #1f2937; padding: 6px 8px; }")
+
+
+def note_style() -> str:
+    return (f"QLabel#goalNote {{ background: {theme.color('note')}; border: 1px solid {theme.color('note_border')};"
+            f" border-left: 4px solid #2563eb; border-radius: 4px; color: {theme.color('strong')}; padding: 6px 8px; }}")
 
 
 class GoalCard(QFrame):
@@ -36,7 +39,7 @@ class GoalCard(QFrame):
         self.about = QLabel(tr(tradeoff))
         self.about.setObjectName(f"goalAbout_{goal}")
         self.about.setWordWrap(True)
-        self.about.setStyleSheet("color: #475467;")
+        self.about.setStyleSheet(f"color: {theme.color('soft')};")
         # wrapped text takes the width there is instead of setting the window's minimum width
         self.about.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.about.setMinimumWidth(100)
@@ -50,7 +53,7 @@ class GoalCard(QFrame):
         self.mark(False)
 
     def mark(self, chosen: bool) -> None:
-        border, background = CHOSEN if chosen else PLAIN
+        border, background = ("#2563eb", theme.color("chosen")) if chosen else (theme.color("card_border"), "transparent")
         self.setStyleSheet(CARD.format(border=border, background=background))
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
@@ -78,7 +81,7 @@ class GoalPicker(QWidget):
         self.note = QLabel()
         self.note.setObjectName("goalNote")
         self.note.setWordWrap(True)
-        self.note.setStyleSheet(NOTE)
+        self.note.setStyleSheet(note_style())
         self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.note.setMinimumWidth(120)
         self.note.setVisible(False)

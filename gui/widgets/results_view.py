@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QScrollArea, QSizePolicy, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from gui import theme
 from gui.evaluation import Row, header_text, note_text, result_rows, verdict_text, warning_texts
 from gui.i18n import tr
 from gui.messages import SENTENCE_BREAK
@@ -49,9 +50,9 @@ class VerdictBox(QWidget):
     def __init__(self, verdict_px: int = 17, brief: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.brief = brief
-        self.verdict = _label("verdict", f"font-size: {verdict_px}px; font-weight: 600; color: #1f2937;")
+        self.verdict = _label("verdict", f"font-size: {verdict_px}px; font-weight: 600; color: {theme.color('strong')};")
         self.warnings: list[QLabel] = []
-        self.footnote = _label("footnote", "color: #4b5563;", rich=True)
+        self.footnote = _label("footnote", f"color: {theme.color('soft')};", rich=True)
         self.footnote.linkActivated.connect(lambda _href: self.link_clicked.emit())
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(0, 2, 0, 2)
@@ -119,7 +120,7 @@ class ResultsView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.header = _label("header", "color: #667085;")
+        self.header = _label("header", f"color: {theme.color('muted')};")
         self.box = VerdictBox(19)
         self.table = QTableWidget(0, 4)
         self.table.setObjectName("resultsTable")
@@ -136,8 +137,8 @@ class ResultsView(QWidget):
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setAlternatingRowColors(True)
-        self.note = _label("note", "color: #667085;")
-        self.empty = _label("empty", "color: #4b5563; font-size: 14px;")
+        self.note = _label("note", f"color: {theme.color('muted')};")
+        self.empty = _label("empty", f"color: {theme.color('soft')}; font-size: 14px;")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
+from gui import theme
 from gui.evaluation import exam_share
 from gui.i18n import tr
 
@@ -25,7 +26,7 @@ EXAM_COLOR, KEPT_COLOR = "#059669", "#7c3aed"
 class TrainPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        pg.setConfigOptions(antialias=True, background="w", foreground="#333")
+        pg.setConfigOptions(antialias=True, background=theme.color("plot_bg"), foreground=theme.color("plot_fg"))
         self.series: dict[str, tuple[list, list]] = {name: ([], []) for name in ("loss", "eval", "exam", "kept")}
         self._sized = False   # the lower plot got its share of the height since it appeared
 
@@ -148,5 +149,5 @@ class TrainPlot(QWidget):
 def _key(html: str) -> QLabel:
     label = QLabel(html)
     label.setWordWrap(True)
-    label.setStyleSheet("color: #333; font-size: 12px;")
+    label.setStyleSheet(f"color: {theme.color('plot_fg')}; font-size: 12px;")
     return label

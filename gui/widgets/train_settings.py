@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 from core.config import ConfigError, EvalConfig, TrainConfig
 from core.formats.goals import apply_goal
 from core.project import Project
+from gui import theme
 from gui.i18n import N_, tr
 from gui.widgets.config_form import ConfigForm
 
@@ -37,7 +38,7 @@ class TrainSettings(QScrollArea):
         self.plan_hint = QLabel(tr(AUTO_HINT))
         self.plan_hint.setObjectName("planHint")
         self.plan_hint.setWordWrap(True)
-        self.plan_hint.setStyleSheet("color: #4b5563; padding: 4px 8px 0 8px;")
+        self.plan_hint.setStyleSheet(f"color: {theme.color('soft')}; padding: 4px 8px 0 8px;")
         self.plan_hint.setVisible(False)
         self.checks = ConfigForm(EvalConfig, CHECK_FIELDS)
         checks_title = QLabel(tr("Checks while training"))

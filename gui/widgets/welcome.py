@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from gui import theme
 from gui import i18n
 from gui.i18n import tr
 from gui.messages import tr_message
@@ -15,7 +16,8 @@ class WelcomePanel(QFrame):
         self.state = state
         self.job = None
         self.setObjectName("welcome")
-        self.setStyleSheet("#welcome { border: 1px solid #c9d3e0; border-radius: 8px; background: #fbfcfe; }")
+        self.setStyleSheet(f"#welcome {{ border: 1px solid {theme.color('card_border')}; border-radius: 8px; "
+                           f"background: {theme.color('card')}; }}")
         title = QLabel(tr("<b>Welcome to Scriptorium.</b> Add your books below, choose what the model should learn "
                           "on the Format page, train, then see what it learned and chat with it."))
         title.setWordWrap(True)
@@ -28,7 +30,7 @@ class WelcomePanel(QFrame):
         self.status.setWordWrap(True)
         self.gpu = QLabel()
         self.gpu.setWordWrap(True)
-        self.gpu.setStyleSheet("color: #a15c00;")
+        self.gpu.setStyleSheet(f"color: {theme.color('warn')};")
         self.gpu.setVisible(False)
         row = QHBoxLayout()
         row.addWidget(self.sample)

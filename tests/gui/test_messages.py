@@ -211,6 +211,9 @@ def test_export_checks_in_russian(tmp_path):
     ("/m/rwkv: a 'rwkv' model cannot be written to GGUF here (supported: gemma, llama, mistral, qwen2); use the "
      "model's own GGUF with --base-gguf", ["/m/rwkv", "«rwkv»", "«Базовый GGUF»"]),
     ("Writing Qwen2-0.5B as a GGUF for llama.cpp (once; cached)…", ["Qwen2-0.5B"]),
+    ("Your books in Russian do not fit the base model SmolLM2-135M-Instruct: it reads them at 2.6 bits per character, "
+     "3.1× what it needs for English (0.8) — it does not know Russian, so it cannot learn these books or answer in "
+     "Russian.", ["SmolLM2-135M-Instruct", "2.6", "3.1×", "по-русски"]),
     ("Qwen/Qwen2-0.5B: could not fetch from the Hugging Face hub (LocalEntryNotFoundError); if this machine is "
      "offline, download the model elsewhere and choose its folder", ["Qwen/Qwen2-0.5B", "LocalEntryNotFoundError"]),
     ("/p/runs/r1: no GGUF export yet; run `python main.py export --project /p --run r1` first", ["/p/runs/r1"]),
