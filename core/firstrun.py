@@ -68,17 +68,17 @@ def gpu_hint() -> str | None:
     import shutil
     import subprocess
 
+    if not shutil.which("nvidia-smi"):  # checked first: no GPU, no torch import at start-up
+        return None
+    try:
+        found = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
     try:
         import torch
         if torch.cuda.is_available():
             return None
     except ImportError:
-        return None
-    if not shutil.which("nvidia-smi"):
-        return None
-    try:
-        found = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
         return None
     gpus = [line.split(" (UUID")[0] for line in found.stdout.splitlines() if line.startswith("GPU ")]
     if found.returncode != 0 or not gpus:

@@ -17,8 +17,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
 from core import __version__
 from core.demo import MANUAL
 from core.project import ProjectError
-from gui import theme
-from gui import i18n
+from gui import i18n, theme
 from gui.i18n import N_, tr
 from gui.messages import tr_message
 from gui.pages.chat_page import ChatPage
@@ -92,6 +91,7 @@ class MainWindow(QMainWindow):
         layout.addLayout(right, 1)
         self.setCentralWidget(central)
         self._menus()
+        self._gpu_hint()
         state.project_changed.connect(lambda _p: self._update_title())
         state.show_results.connect(lambda _run: self.nav.setCurrentRow(self.pages.index(self.results_page)))
         self._update_title()
@@ -176,6 +176,18 @@ class MainWindow(QMainWindow):
         process.setProcessEnvironment(env)
         process.startDetached()
         QApplication.quit()
+
+    def _gpu_hint(self) -> None:
+        """An NVIDIA GPU this CPU build of torch cannot use: a lasting note in the status bar (details on hover)."""
+        from core.firstrun import gpu_hint
+
+        hint = gpu_hint()
+        if hint:
+            note = QLabel(tr("GPU found: get the CUDA build to train faster"))
+            note.setToolTip(tr_message(hint))
+            note.setStyleSheet(f"color: {theme.color('warn')};")
+            self.statusBar().addPermanentWidget(note)
+            self.gpu_note = note
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"Scriptorium — {self.state.project.root.name}")

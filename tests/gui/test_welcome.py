@@ -42,7 +42,7 @@ def test_sample_project_in_one_click(qtbot, tmp_path, monkeypatch):
     assert again.root == state.project.root
 
 
-def test_a_gpu_the_cpu_build_cannot_use_is_pointed_out(monkeypatch, tmp_path):
+def test_a_gpu_the_cpu_build_cannot_use_is_pointed_out(qtbot, monkeypatch, tmp_path):
     import subprocess
 
     import torch
@@ -54,5 +54,9 @@ def test_a_gpu_the_cpu_build_cannot_use_is_pointed_out(monkeypatch, tmp_path):
         a, 0, "GPU 0: NVIDIA GeForce RTX 4070 (UUID: GPU-1234)\n", ""))
     hint = firstrun.gpu_hint()
     assert "NVIDIA GeForce RTX 4070" in hint and "SCRIPTORIUM_TORCH_INDEX=cu128" in hint
+    from gui.main_window import MainWindow
+    window = MainWindow(AppState(Project.open(tmp_path / "p")))
+    qtbot.addWidget(window)
+    assert "CUDA build" in window.gpu_note.text() and "RTX 4070" in window.gpu_note.toolTip()
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 9, "", "no devices"))
     assert firstrun.gpu_hint() is None
