@@ -6,6 +6,11 @@ def main() -> int:
     import multiprocessing
 
     multiprocessing.freeze_support()  # a bundled app: training's spawned child re-enters here
+    if sys.argv[1:2] == ["--ingest-worker"]:  # a bundled app's file reader (core.ingest.worker)
+        from core.ingest.worker import _child_main
+
+        _child_main()
+        return 0
     if len(sys.argv) > 1:
         from core.cli import main as cli_main
 

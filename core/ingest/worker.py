@@ -123,8 +123,11 @@ class ReaderWorker:
         # its __main__) is inherited, unlike fork, and it works under any caller, unlike spawn.
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-        self._proc = subprocess.Popen([sys.executable, "-m", "core.ingest.worker"], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=root)
+        from core.program import frozen
+        # a bundled app has no `-m`: main.py runs this module's child loop for --ingest-worker
+        command = [sys.executable, "--ingest-worker"] if frozen() else [sys.executable, "-m", "core.ingest.worker"]
+        self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, env=env, cwd=None if frozen() else root)
 
     def read(self, source: Source, config, cancel=None) -> Document:
         """The cleaned document; IngestError with the reason otherwise, Cancelled if ``cancel`` fired."""
