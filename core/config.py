@@ -158,7 +158,9 @@ class FormatConfig:
 @dataclass
 class TrainConfig:
     plan: str = opt("manual", "auto: steps, learning rate, rank and evaluation points chosen for this data and goal "
-                    "(and stated in the run's log); manual: exactly the settings below", choices=("manual", "auto"))
+                    "(and stated in the run's log); quick: the same with a third of the passes (a first look in "
+                    "minutes); thorough: twice the passes; manual: exactly the settings below",
+                    choices=("manual", "quick", "auto", "thorough"))
     steps: int = opt(60, "Optimizer steps to run (ignored when epochs > 0)")
     epochs: float = opt(0.0, "Passes over the training data (0: use steps instead)")
     batch_size: int = opt(4, "Blocks (packed samples) per micro-batch, across all processes")

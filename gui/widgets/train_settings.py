@@ -65,7 +65,7 @@ class TrainSettings(QScrollArea):
 
     def plan_changed(self, plan: str) -> None:
         """The auto plan chooses steps, learning rate, rank …: their fields are greyed out and say so."""
-        auto = plan == "auto"
+        auto = plan != "manual"   # auto and its presets (quick, thorough) choose these
         helps = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(TrainConfig)}
         for name in PLANNED:
             tip = tr(PLANNED_TIP) if auto else tr(helps[name])

@@ -19,6 +19,17 @@ def test_auto_plan_sizes_the_run_to_the_data():
     assert style.steps < small.steps
 
 
+def test_presets_scale_the_passes():
+    import dataclasses
+    cfg = TrainConfig(plan="auto", batch_size=4, max_seq_len=512)
+    balanced, _ = plan(cfg, "knowledge", 200_000)
+    quick, why = plan(dataclasses.replace(cfg, plan="quick"), "knowledge", 200_000)
+    thorough, _ = plan(dataclasses.replace(cfg, plan="thorough"), "knowledge", 200_000)
+    assert quick.steps < balanced.steps < thorough.steps and "(a quick try)" in why
+    assert abs(thorough.steps / balanced.steps - 2) < 0.05 and abs(balanced.steps / quick.steps - 3) < 0.2
+    assert quick.lr == balanced.lr == thorough.lr
+
+
 def test_goals_lay_presets_over_settings():
     fmt, train = apply_goal("knowledge", FormatConfig(system_prompt="Be brief."), TrainConfig(seed=3))
     assert fmt.format == "knowledge" and fmt.replay > 0 and fmt.system_prompt == "Be brief."
