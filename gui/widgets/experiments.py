@@ -92,7 +92,8 @@ class ExperimentsPane(QWidget):
         self.checks = {}
         grid = QGridLayout()
         for i, (fmt, label) in enumerate(OFFERED.items()):
-            self.checks[fmt] = QCheckBox(f"{tr(label)} ({fmt})")
+            self.checks[fmt] = QCheckBox(tr(label))   # (the format's name is in the tooltip: the label must fit)
+            self.checks[fmt].setToolTip(tr("Format: {name}", name=fmt))
             self.checks[fmt].setChecked(fmt in ("plain", "chat", "qa", "knowledge"))
             grid.addWidget(self.checks[fmt], i // 2, i % 2)
         self.scratch = QCheckBox(tr("Also a model trained from scratch"))
