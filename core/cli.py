@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -248,42 +247,6 @@ def cmd_demo(args, report) -> tuple[dict, int]:
 
 
 # ------------------------------------------------------------------ parser
-def cmd_serve(args, report) -> tuple[dict, int]:
-    from core.project import Project
-    from core.serve import ServerHandle, api_key, served_models
-    from core.serve.server import check_host, curl_line
-
-    check_host(args.host, args.allow_remote, report)  # before anything is loaded or exported
-    project = Project.open(args.project, create=False)
-    models = served_models(project, args.run, report)
-    key = api_key(project, rotate=args.new_key)
-    handle = ServerHandle(models, key, args.host, args.port, args.allow_remote, report=report)
-    started = time.time()
-    url = handle.start()
-    print(f"Serving {', '.join(models.names)} at {url}  (API key: {key})\nTry:\n  {curl_line(url, key, models.names[0])}"
-          "\nCtrl-C stops the server.", file=sys.stderr, flush=True)
-    if args.json:  # a client (the desktop app) learns the address before the server ends
-        print(json.dumps({"event": "serving", "url": url, "models": models.names}), flush=True)
-    try:
-        handle.wait(lambda: args.cancel.cancelled)
-    finally:
-        handle.stop()
-    return {"url": url, "models": models.names, "run": models.run, "seconds": round(time.time() - started, 1)}, 0
-
-
-def cmd_selftest(args, report) -> tuple[dict, int]:
-    from core.selftest import SelftestError, run_selftest
-
-    try:
-        summary = run_selftest(args.model or "embedded", args.keep, report, args.cancel)
-    except SelftestError as exc:
-        print(f"Self-test FAILED at {exc}", file=sys.stderr)
-        return {"error": str(exc)}, 1
-    if not args.json:
-        print("Self-test passed: " + ", ".join(f"{k} {v:.1f} s" for k, v in summary["stages"].items()))
-    return summary, 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python main.py", description="Scriptorium: your books → a tuned local LLM. "
                                      "Without a command, the desktop app opens.")
@@ -379,20 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=30, help="training steps (default: 30)")
     p.add_argument("--model", help="base model (default: embedded)")
 
-    p = command("serve", cmd_serve, "Serve the tuned model over an OpenAI-compatible API (chat/completions, "
-                "streaming) on this computer; every request needs the project's API key")
-    p.add_argument("--project", required=True, help="project folder")
-    p.add_argument("--run", help="run folder name (default: the newest run with an adapter; none: the base model)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer only)")
-    p.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0: any free port)")
-    p.add_argument("--allow-remote", action="store_true",
-                   help="allow an address other computers can reach (the API key is still required)")
-    p.add_argument("--new-key", action="store_true", help="replace the project's API key with a new one")
+    from core.serve.cli import add_serve_parser
+    add_serve_parser(command)
 
-    p = command("selftest", cmd_selftest, "Check this installation: model, ingest, format, one training step, one exam "
-                "question, GGUF export (also `python main.py --selftest`); exit 0 when all work")
-    p.add_argument("--model", help="base model (default: embedded)")
-    p.add_argument("--keep", action="store_true", help="keep the temporary project (its path is printed)")
+    from core.selftest import add_selftest_parser
+    add_selftest_parser(command)
     return parser
 
 

@@ -9,6 +9,7 @@ It runs in a temporary folder and leaves nothing behind (``--keep`` keeps it).
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -106,3 +107,20 @@ def run_selftest(model: str = "embedded", keep: bool = False, report: Reporter |
     summary["seconds"] = round(sum(stages.values()), 1)
     say.log("Self-test passed: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
     return summary
+
+
+def cmd_selftest(args, report) -> tuple[dict, int]:
+    try:
+        summary = run_selftest(args.model or "embedded", args.keep, report, args.cancel)
+    except SelftestError as exc:
+        print(f"Self-test FAILED at {exc}", file=sys.stderr)
+        return {"error": str(exc)}, 1
+    return summary, 0   # (run_selftest has said "Self-test passed: …" with each stage's seconds)
+
+
+def add_selftest_parser(command) -> None:
+    """Register ``selftest`` through the CLI's ``command(name, func, help)`` (adds --json/--quiet)."""
+    p = command("selftest", cmd_selftest, "Check this installation: model, ingest, format, one training step, one exam "
+                "question, GGUF export (also `python main.py --selftest`); exit 0 when all work")
+    p.add_argument("--model", help="base model (default: embedded)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary project (its path is printed)")
