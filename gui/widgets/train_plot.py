@@ -96,6 +96,7 @@ class TrainPlot(QWidget):
             xs.clear()
             ys.clear()
         self.lower.setVisible(False)
+        self._changed = True
         self.redraw()
 
     def add(self, data: dict) -> None:
@@ -114,6 +115,7 @@ class TrainPlot(QWidget):
             self._append("kept", step, 100 * data["retention"])
 
     def _append(self, name: str, step: int, value: float) -> None:
+        self._changed = True
         xs, ys = self.series[name]
         if xs and xs[-1] == step:   # the same step again (a resumed run): the newer value wins
             ys[-1] = value
@@ -124,7 +126,14 @@ class TrainPlot(QWidget):
     def has_checks(self) -> bool:
         return bool(self.series["exam"][0] or self.series["kept"][0])
 
+    _changed = True
+
     def redraw(self) -> None:
+        """Hand the buffered points to the curves — only when some arrived: setData re-ranges and
+        repaints every axis, and the page's timer calls this four times a second."""
+        if not self._changed:
+            return
+        self._changed = False
         self.train_curve.setData(*self.series["loss"])
         self.eval_curve.setData(*self.series["eval"])
         self.exam_curve.setData(*self.series["exam"])
