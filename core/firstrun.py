@@ -7,6 +7,7 @@ with the defaults — a newcomer sees the whole path on a text that exists on ev
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import platformdirs
@@ -63,8 +64,10 @@ def create_sample_project(folder: Path | None = None, language: str = "en", repo
     return project
 
 
+@functools.lru_cache(maxsize=1)
 def gpu_hint() -> str | None:
-    """A sentence for a user whose NVIDIA GPU this (CPU) build of torch cannot use; None otherwise."""
+    """A sentence for a user whose NVIDIA GPU this (CPU) build of torch cannot use; None otherwise.
+    Asked once per process (the welcome and the status bar both show it; nvidia-smi is not free)."""
     import shutil
     import subprocess
 

@@ -52,6 +52,7 @@ def test_a_gpu_the_cpu_build_cannot_use_is_pointed_out(qtbot, monkeypatch, tmp_p
     monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/nvidia-smi")
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
         a, 0, "GPU 0: NVIDIA GeForce RTX 4070 (UUID: GPU-1234)\n", ""))
+    firstrun.gpu_hint.cache_clear()
     hint = firstrun.gpu_hint()
     assert "NVIDIA GeForce RTX 4070" in hint and "SCRIPTORIUM_TORCH_INDEX=cu128" in hint
     from gui.main_window import MainWindow
@@ -59,4 +60,6 @@ def test_a_gpu_the_cpu_build_cannot_use_is_pointed_out(qtbot, monkeypatch, tmp_p
     qtbot.addWidget(window)
     assert "CUDA build" in window.gpu_note.text() and "RTX 4070" in window.gpu_note.toolTip()
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 9, "", "no devices"))
+    firstrun.gpu_hint.cache_clear()
     assert firstrun.gpu_hint() is None
+    firstrun.gpu_hint.cache_clear()   # the next test's window asks the real machine again
