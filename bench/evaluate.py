@@ -8,6 +8,8 @@ the base model's: what matters here is time, not quality). Then, alternating the
 
 - the full evaluation (``--exam`` exam questions closed and open book, general questions and
   reasoning problems in English and Russian, perplexity, KL), base and tuned, nothing cached;
+- the same with the base side cached (what the evaluation at the end of a training run costs: its
+  base side was measured, and cached, before training);
 - the quick subset a training run checks at every evaluation step (12 exam + 24 general items).
 
 Prints one JSON line per measurement and ends with ``ratio: X`` = transformers seconds ÷ the
@@ -63,20 +65,23 @@ def make_project(book: Path, folder: Path, exam: int):
     return project
 
 
-def full(project, config, backend: str) -> dict:
+def full(project, config, backend: str, cached_base: bool = False) -> dict:
     import shutil
 
     from core.config import EvalConfig
     from core.evaluate import evaluate
 
-    shutil.rmtree(project.root / "exam" / "baseline", ignore_errors=True)  # both sides, every round
+    if not cached_base:
+        shutil.rmtree(project.root / "exam" / "baseline", ignore_errors=True)  # both sides, every round
     cfg = EvalConfig(**{**config.__dict__, "backend": backend})
     started = time.perf_counter()
     summary = evaluate(project, "bench", config=cfg)
     seconds = time.perf_counter() - started
-    items = 2 * (2 * summary["exam"]["items"] + sum(g["base"][1] for g in summary["general"].values())
-                 + sum(2 * m["direct"]["base"][1] for m in summary["reasoning"].values()))
-    return {"measure": "full", "backend": summary["backend"], "seconds": round(seconds, 1), "generations": items,
+    items = (1 if cached_base else 2) * (
+        2 * summary["exam"]["items"] + sum(g["base"][1] for g in summary["general"].values())
+        + sum(2 * m["direct"]["base"][1] for m in summary["reasoning"].values()))
+    return {"measure": "after training (base cached)" if cached_base else "full", "backend": summary["backend"],
+            "precision": summary.get("precision"), "seconds": round(seconds, 1), "generations": items,
             "items_per_s": round(items / seconds, 2), "verdict": summary["verdict"]}
 
 
@@ -122,6 +127,9 @@ def main() -> None:
         for backend in (backends if r % 2 == 0 else backends[::-1]):  # alternate which side goes first
             row = full(project, config, backend)
             seconds[backend].append(row["seconds"])
+            print(json.dumps({"round": r + 1, "asked": backend, **row}, ensure_ascii=False), flush=True)
+            # what a training run pays at its end: the base side was evaluated (and cached) before training
+            row = full(project, config, backend, cached_base=True)
             print(json.dumps({"round": r + 1, "asked": backend, **row}, ensure_ascii=False), flush=True)
         print(json.dumps({"round": r + 1, **quick(project, config)}), flush=True)
     medians = {b: statistics.median(v) for b, v in seconds.items()}

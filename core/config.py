@@ -241,9 +241,12 @@ class EvalConfig:
     quick_general: int = opt(24, "During training: general questions checked at every evaluation step (0: none)")
     retention_floor: float = opt(0.9, "Warn, and never pick as best, a checkpoint keeping less than this share of "
                                  "the base model's correct general answers")
-    backend: str = opt("auto", "auto: llama.cpp where the model exists as GGUF and it is faster, else transformers",
+    backend: str = opt("auto", "auto: transformers in bf16 where this CPU multiplies bf16 fast (AMX/AVX-512), else "
+                       "llama.cpp where the model exists as GGUF, else transformers",
                        choices=("auto", "transformers", "llamacpp"))
-    batch_size: int = opt(32, "Questions answered at once")
+    precision: str = opt("auto", "transformers backend: auto = bf16 weights where this device computes bf16 faster, "
+                         "else fp32", choices=("auto", "fp32", "bf16"))
+    batch_size: int = opt(64, "Questions answered at once")
 
     def __post_init__(self) -> None:
         _check_choices(self)

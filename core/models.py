@@ -235,4 +235,22 @@ def load_model(resolved: ResolvedModel, device: str = "cpu", quantization: str =
     model = AutoModelForCausalLM.from_pretrained(resolved.load_dir, **kwargs)
     if quantization != "nf4":
         model.to(device)
+    contiguous_head_input(model)
     return model
+
+
+def contiguous_head_input(model) -> None:
+    """Give the output layer a contiguous input. Generation's first pass keeps only the last
+    position's hidden state (a strided slice); once PEFT freezes the tied head weight, torch's
+    matmul multiplies such a slice by broadcasting the weight per sequence — a copy of the whole
+    49k-word head for every row of the batch, measured at 2–3× the time of the entire generation
+    of a 64-reply batch on a CPU. Copying the small slice instead costs nothing."""
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if head is not None:
+        head.register_forward_pre_hook(_contiguous_first)
+
+
+def _contiguous_first(_module, args):
+    if args and hasattr(args[0], "is_contiguous") and not args[0].is_contiguous():
+        return (args[0].contiguous(), *args[1:])
+    return None

@@ -26,11 +26,12 @@ from gui.pages.export_page import ExportPage
 from gui.pages.format_page import FormatPage
 from gui.pages.lab_page import LabPage
 from gui.pages.model_page import ModelPage
+from gui.pages.project_page import ProjectPage
 from gui.pages.results_page import ResultsPage
 from gui.pages.train_page import TrainPage
 from gui.state import AppState
 
-HINTS = {"Corpus": N_("your books and documents"), "Format": N_("how the model sees them"),
+HINTS = {"Project": N_("new, open, recent projects"), "Corpus": N_("your books and documents"), "Format": N_("how the model sees them"),
          "Model": N_("the base model"), "Train": N_("train a LoRA adapter"),
          "Results": N_("what it learned, what it lost"), "Chat": N_("talk to the result"),
          "Export": N_("GGUF for llama.cpp and Ollama"), "Lab": N_("which data teaches; merged adapters")}
@@ -42,6 +43,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.state = state
         self.resize(1100, 720)
+        self.project_page = ProjectPage(state)
         self.corpus_page = CorpusPage(state)
         self.format_page = FormatPage(state)
         self.model_page = ModelPage(state)
@@ -50,7 +52,7 @@ class MainWindow(QMainWindow):
         self.chat_page = ChatPage(state)
         self.export_page = ExportPage(state)
         self.lab_page = LabPage(state)
-        self.pages = [self.corpus_page, self.format_page, self.model_page, self.train_page, self.results_page,
+        self.pages = [self.project_page, self.corpus_page, self.format_page, self.model_page, self.train_page, self.results_page,
                       self.chat_page, self.export_page, self.lab_page]
 
         self.nav = QListWidget()
@@ -75,12 +77,14 @@ class MainWindow(QMainWindow):
             scroll.setWidget(page)
             self.stack.addWidget(scroll)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
-        self.nav.setCurrentRow(0)
+        # an empty project opens on its books (the welcome and the sample project are there); one
+        # with books on the Project page: what it holds, and the way to the others
+        self.nav.setCurrentRow(self.pages.index(self.project_page if self._has_books() else self.corpus_page))
 
         self.heading = QLabel()
         self.heading.setStyleSheet("font-size: 18px; font-weight: 600; padding: 6px 4px;")
         self.stack.currentChanged.connect(self._show_heading)
-        self._show_heading(0)
+        self._show_heading(self.stack.currentIndex())
         right = QVBoxLayout()
         right.addWidget(self.heading)
         right.addWidget(self.stack, 1)
@@ -95,6 +99,9 @@ class MainWindow(QMainWindow):
         state.project_changed.connect(lambda _p: self._update_title())
         state.show_results.connect(lambda _run: self.nav.setCurrentRow(self.pages.index(self.results_page)))
         self._update_title()
+
+    def _has_books(self) -> bool:
+        return (self.state.project.corpus_dir / "chunks.jsonl").exists()
 
     def _show_heading(self, index: int) -> None:
         title = self.pages[index].title

@@ -15,6 +15,8 @@ def default_project_dir() -> Path:
 
 
 LAST_PROJECT = "project/last"
+RECENT_PROJECTS = "project/recent"
+RECENT_MAX = 12
 
 
 def last_project_dir() -> Path:
@@ -28,10 +30,30 @@ def last_project_dir() -> Path:
 
 
 def remember_project(root: Path) -> None:
+    """The last project (reopened at start) and the recent list (newest first, the Project page's)."""
     from gui.i18n import _settings
 
     settings = _settings()
     settings.setValue(LAST_PROJECT, str(root))
+    recent = [str(root)] + [p for p in recent_projects() if p != str(root)]
+    settings.setValue(RECENT_PROJECTS, recent[:RECENT_MAX])
+    settings.sync()
+
+
+def recent_projects() -> list[str]:
+    from gui.i18n import _settings
+
+    value = _settings().value(RECENT_PROJECTS, [])
+    if isinstance(value, str):   # QSettings gives a one-item list back as a plain string
+        value = [value]
+    return [str(p) for p in value or [] if p]
+
+
+def forget_project(folder: str) -> None:
+    from gui.i18n import _settings
+
+    settings = _settings()
+    settings.setValue(RECENT_PROJECTS, [p for p in recent_projects() if p != folder])
     settings.sync()
 
 

@@ -1,7 +1,12 @@
-"""Chat page: talk to the tuned model (or the base, or both side by side) with replies streamed as they come.
+"""Chat page: talk to the tuned model (or the base, or several side by side) with replies streamed as they come.
 
 "Both" shows two columns, base on the left and tuned on the right; the question goes into both and
 each answer streams into its own column (one after the other: one model in memory answers both).
+The three-column mode adds "tuned + look-up": the tuned model answering open book, with the
+passages it was given named at the top of its answer — fine-tuning vs retrieval, on your question.
+
+Conversations are saved per project (``core.chat.conversations``: ``<project>/chats/*.jsonl``, a
+line per finished turn); the newest reopens with the project and any earlier one can be picked.
 
 "Look it up in my books" puts the passages of the corpus that best match the question (BM25,
 ``core.evaluate.retrieval``) before it, so the model answers open book; the transcript keeps what
@@ -26,8 +31,10 @@ from gui.state import AppState
 from gui.widgets.config_form import ConfigForm
 
 MODES = [(N_("Tuned model"), ("tuned",)), (N_("Base model"), ("base",)),
-         (N_("Both, side by side"), ("base", "tuned"))]
-SIDE_LABEL = {"tuned": N_("Tuned"), "base": N_("Base")}
+         (N_("Both, side by side"), ("base", "tuned")),
+         (N_("Base, tuned, tuned + look-up"), ("base", "tuned", "lookup"))]
+SIDE_LABEL = {"tuned": N_("Tuned"), "base": N_("Base"), "lookup": N_("Tuned + look-up")}
+COLUMN_TITLE = {"base": N_("Base model"), "tuned": N_("Tuned model"), "lookup": N_("Tuned + look-up in my books")}
 LOOKUP_PASSAGES = 3
 _CYRILLIC, _LATIN = re.compile("[А-Яа-яЁё]"), re.compile("[A-Za-z]")
 
@@ -46,7 +53,7 @@ class ChatPage(QWidget):
         self.backend = None          # chat backend, loaded on first use, reused per (run, backend)
         self.backend_run: tuple | None = None
         self.job = None
-        self.history: list[dict] = []
+        self.conversation = None      # core.chat.conversations.Conversation: where finished turns are saved
         self.finder = None            # the BM25 index of the corpus, with the corpus state it was built for
         self.finder_key = None
         self.passages: list = []      # every passage shown on a sources line (links point into this list)
@@ -66,20 +73,30 @@ class ChatPage(QWidget):
         self.lookup.setToolTip(tr("Put the {n} passages of your books that best match your question before it: the "
                                   "model answers from them (you still see only what you typed)", n=LOOKUP_PASSAGES))
         self.transcript = self._browser()
-        # "both": the base and the tuned model in two columns, each answer streaming into its own
-        self.base_view, self.tuned_view = self._browser(), self._browser()
+        # side by side: base, tuned (and tuned + look-up) in columns, each answer streaming into its own
+        self.column_views = {side: self._browser() for side in COLUMN_TITLE}
+        self.base_view, self.tuned_view = self.column_views["base"], self.column_views["tuned"]
+        self.column_boxes: dict[str, QWidget] = {}
         self.columns = QSplitter()
-        for view, label in ((self.base_view, N_("Base model")), (self.tuned_view, N_("Tuned model"))):
+        for side, view in self.column_views.items():
             column = QWidget()
             inner = QVBoxLayout(column)
             inner.setContentsMargins(0, 0, 0, 0)
-            heading = QLabel(f"<b>{tr(label)}</b>")
+            heading = QLabel(f"<b>{tr(COLUMN_TITLE[side])}</b>")
+            heading.setWordWrap(True)
             inner.addWidget(heading)
             inner.addWidget(view, 1)
             self.columns.addWidget(column)
+            self.column_boxes[side] = column
         self.columns.setVisible(False)
         self.view = self.transcript   # where the streamed pieces go now
+        self.streaming_side = None
         self.mode.currentIndexChanged.connect(self._show_columns)
+        self.saved = QComboBox()
+        self.saved.setToolTip(tr("Conversations are saved in this project; pick one to reopen it"))
+        self.saved.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.saved.setMinimumContentsLength(16)
+        self.saved.activated.connect(self._open_saved)
         self.input = QLineEdit()
         self.input.setPlaceholderText(tr("Ask something about your books…"))
         self.input.returnPressed.connect(self.send)
@@ -97,6 +114,7 @@ class ChatPage(QWidget):
         who.addRow(tr("Answer with"), self.mode)
         who.addRow(tr("Engine"), self.backend_box)
         who.addRow("", self.lookup)
+        who.addRow(tr("Conversation"), self.saved)
         top = QHBoxLayout()
         top.addLayout(who)
         top.addWidget(self.settings)
@@ -113,9 +131,9 @@ class ChatPage(QWidget):
         layout.addWidget(self.columns, 1)
         layout.addLayout(bottom)
         state.run_finished.connect(lambda _run: self.refresh())
-        state.project_changed.connect(lambda _p: self.clear())
+        state.project_changed.connect(lambda _p: self.reopen())
         state.corpus_changed.connect(self._forget_index)
-        self.refresh()
+        self.reopen()
 
     def _browser(self) -> QTextBrowser:
         view = QTextBrowser()
@@ -124,16 +142,27 @@ class ChatPage(QWidget):
         view.anchorClicked.connect(self.show_passage)
         return view
 
+    @property
+    def history(self) -> list[dict]:
+        """The messages the model sees before the next question (the conversation so far)."""
+        return self.conversation.history() if self.conversation is not None else []
+
     def side_by_side(self) -> bool:
         return len(self.mode.currentData()) > 1
 
     def _show_columns(self) -> None:
         both = self.side_by_side()
+        for side, box in self.column_boxes.items():
+            box.setVisible(side in self.mode.currentData())
         self.columns.setVisible(both)
         self.transcript.setVisible(not both)
+        self.lookup.setEnabled("lookup" not in self.mode.currentData())  # the third column looks up itself
+        self._render()   # the conversation so far, laid out for this mode
 
     def _views(self) -> list[QTextBrowser]:
-        return [self.base_view, self.tuned_view] if self.side_by_side() else [self.transcript]
+        if self.side_by_side():
+            return [self.column_views[side] for side in self.mode.currentData()]
+        return [self.transcript]
 
     def refresh(self) -> None:
         try:
@@ -145,12 +174,68 @@ class ChatPage(QWidget):
             self.send_button.setEnabled(False)
 
     def clear(self) -> None:
-        self.history.clear()
-        for view in (self.transcript, self.base_view, self.tuned_view):
+        """New conversation (the one before stays saved)."""
+        from core.chat.conversations import new_conversation
+
+        self.conversation = new_conversation(self.state.project)
+        self._forget_index()
+        self._list_saved()
+        self._render()
+        self.refresh()
+
+    def reopen(self) -> None:
+        """The project's newest saved conversation, or a new one."""
+        from core.chat.conversations import list_conversations
+
+        saved = list_conversations(self.state.project)
+        if saved:
+            self.conversation = saved[0]
+            self._forget_index()
+            self._list_saved()
+            self._render()
+            self.refresh()
+        else:
+            self.clear()
+
+    def _list_saved(self) -> None:
+        from core.chat.conversations import list_conversations
+
+        self.saved.clear()
+        current = self.conversation.path if self.conversation is not None else None
+        if self.conversation is not None and not self.conversation.turns:
+            self.saved.addItem(tr("New conversation"), str(current))
+        for conversation in list_conversations(self.state.project):
+            self.saved.addItem(conversation.title(), str(conversation.path))
+        self.saved.setCurrentIndex(max(0, self.saved.findData(str(current))))
+
+    def _open_saved(self, index: int) -> None:
+        from pathlib import Path
+
+        from core.chat.conversations import load_conversation
+
+        path = self.saved.itemData(index)
+        if self.job is not None or not path or (self.conversation and str(self.conversation.path) == path):
+            return
+        self.conversation = load_conversation(Path(path))
+        self._list_saved()
+        self._render()
+
+    def _render(self) -> None:
+        """Draw the whole conversation into the current mode's views (on reopening or a mode change)."""
+        for view in (self.transcript, *self.column_views.values()):
             view.clear()
         self.passages.clear()
-        self._forget_index()
-        self.refresh()
+        for turn in self.conversation.turns if self.conversation is not None else []:
+            self._append_html(f"<p><b>{tr('You:')}</b> {_escape(turn.prompt)}</p>")
+            if turn.sources and "lookup" not in turn.answers:   # a checked look-up: every side had them
+                self._show_sources([_Saved(**p) for p in turn.sources])
+            for side, answer in turn.answers.items():
+                shown = not self.side_by_side() or side in self.mode.currentData()
+                if shown and side == "lookup" and turn.sources:
+                    view = self.column_views["lookup"] if self.side_by_side() else self.transcript
+                    self._show_sources([_Saved(**p) for p in turn.sources], [view])
+                if self._begin_side(side):
+                    self._insert(answer)
 
     def _forget_index(self) -> None:
         self.finder = self.finder_key = None
@@ -171,7 +256,7 @@ class ChatPage(QWidget):
             return
         sides = self.mode.currentData()
         loading = tr("Loading the tuned model…")  # translated here: the job runs outside the GUI thread
-        project, history = self.state.project, list(self.history)
+        project, history = self.state.project, self.history
         run = project.run_dir()
         key = (run, self.backend_box.currentData())
         cached = self.backend if self.backend_run == key else None
@@ -182,13 +267,19 @@ class ChatPage(QWidget):
             from core.chat import TransformersChat
             from core.chat.llamacpp_backend import LlamaCppChat
 
-            sent, index = prompt, finder
-            if lookup:   # open book: the best passages go before the question; the transcript keeps the question
+            index, sources = finder, []
+
+            def look_up() -> str:   # open book: the best passages go before the question; the view keeps the question
+                nonlocal index
                 if index is None:
                     from core.evaluate.retrieval import Retriever
                     index = Retriever.for_project(project)
-                report(Event("log", "chat", "", {"sources": index.search(prompt, LOOKUP_PASSAGES)}))
-                sent = index.prompt(prompt, LOOKUP_PASSAGES, language)
+                found = index.search(prompt, LOOKUP_PASSAGES)
+                sources.extend({"title": p.title, "heading": p.heading, "text": p.text} for p in found)
+                report(Event("log", "chat", "", {"sources": found, "side": "lookup" if "lookup" in sides else None}))
+                return index.prompt(prompt, LOOKUP_PASSAGES, language)
+
+            sent = look_up() if lookup and "lookup" not in sides else prompt
             chat = cached
             if chat is None:
                 report(Event("log", "chat", loading))
@@ -196,18 +287,23 @@ class ChatPage(QWidget):
                 chat = backend.from_run(project, run.name)
             answers = {}
             for side in sides:
+                asked = look_up() if side == "lookup" else sent   # its sources first, then its answer
                 report(Event("log", "chat", "", {"side": side}))
                 pieces = []
-                for piece in chat.stream(chat.messages(sent, settings, history), settings, side == "tuned", cancel):
+                for piece in chat.stream(chat.messages(asked, settings, history), settings, side != "base", cancel):
                     pieces.append(piece)
                     report(Event("log", "chat", "", {"piece": piece}))
                 answers[side] = "".join(pieces).strip()
-            return {"chat": chat, "key": key, "answers": answers, "finder": index, "corpus": corpus}
+            return {"chat": chat, "key": key, "answers": answers, "finder": index, "corpus": corpus,
+                    "sources": sources, "run": run.name}
 
         self.input.clear()
         self._append_html(f"<p><b>{tr('You:')}</b> {_escape(prompt)}</p>")
         self.send_button.setEnabled(False)
         self.stop_button.setEnabled(True)
+        self.mode.setEnabled(False)    # the views being written to stay where they are
+        self.saved.setEnabled(False)
+        self.streaming_side = None
         self.pending_prompt = prompt
         self.job = self.state.jobs.start(job, self.on_event, self.on_done, self.on_failed)
 
@@ -216,30 +312,41 @@ class ChatPage(QWidget):
             self.job.cancel()
 
     def on_event(self, event: Event) -> None:
-        if "sources" in event.data:
-            self._show_sources(event.data["sources"])
+        if "sources" in event.data:   # the look-up column's sources go into it; a checked look-up's, everywhere
+            column = self.column_views.get(event.data.get("side") or "")
+            self._show_sources(event.data["sources"], [column] if column and self.side_by_side() else None)
         elif "side" in event.data:
-            side = event.data["side"]
-            if self.side_by_side():   # the column says whose answer it is
-                self.view = self.base_view if side == "base" else self.tuned_view
-                self._append_html("<p>", [self.view])
-            else:
-                self.view = self.transcript
-                self._append_html(f"<p><b>{tr(SIDE_LABEL[side])}:</b> ", [self.view])
+            self.streaming_side = event.data["side"]
+            self._begin_side(self.streaming_side)
         elif "piece" in event.data:
-            cursor = self.view.textCursor()
-            cursor.movePosition(QTextCursor.MoveOperation.End)
-            cursor.insertText(event.data["piece"])   # plain text: model output is never read as HTML
-            self.view.setTextCursor(cursor)
-            self.view.ensureCursorVisible()
+            self._insert(event.data["piece"])
         elif event.message:
             self.run_label.setText(tr_message(event.message))
 
-    def _show_sources(self, passages: list) -> None:
+    def _begin_side(self, side: str) -> bool:
+        """Point ``self.view`` at where ``side``'s answer goes (False: not shown in this mode)."""
+        if self.side_by_side():   # the column says whose answer it is
+            if side not in self.mode.currentData():
+                return False
+            self.view = self.column_views[side]
+            self._append_html("<p>", [self.view])
+        else:
+            self.view = self.transcript
+            self._append_html(f"<p><b>{tr(SIDE_LABEL[side])}:</b> ", [self.view])
+        return True
+
+    def _insert(self, text: str) -> None:
+        cursor = self.view.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(text)   # plain text: model output is never read as HTML
+        self.view.setTextCursor(cursor)
+        self.view.ensureCursorVisible()
+
+    def _show_sources(self, passages: list, views: list[QTextBrowser] | None = None) -> None:
         """The small line under the question naming the passages the model was given."""
         if not passages:
             nothing = tr("Nothing in your books matched; asked without passages.")
-            self._append_html(f"<p style='color:{theme.color('muted')}'>{nothing}</p>")
+            self._append_html(f"<p style='color:{theme.color('muted')}'>{nothing}</p>", views)
             return
         links = []
         for passage in passages:
@@ -249,7 +356,7 @@ class ChatPage(QWidget):
             where = where or tr("passage")
             links.append(f"<a href='passage:{len(self.passages) - 1}'>{html.escape(where)}</a>")
         self._append_html(f"<p style='color:{theme.color('muted')}'>{tr('Looked up in your books:')} "
-                          f"{' · '.join(links)}</p>")
+                          f"{' · '.join(links)}</p>", views)
 
     def show_passage(self, url) -> None:
         """A click on a source shows the passage's text by the mouse."""
@@ -264,9 +371,15 @@ class ChatPage(QWidget):
         self.backend, self.backend_run, answers = result["chat"], result["key"], result["answers"]
         if result["finder"] is not None:
             self.finder, self.finder_key = result["finder"], result["corpus"]
-        # The conversation continues with the tuned side's answer (or the only side asked).
-        reply = answers.get("tuned", answers.get("base", ""))
-        self.history += [{"role": "user", "content": self.pending_prompt}, {"role": "assistant", "content": reply}]
+        from core.chat.conversations import Turn, append_turn
+
+        # Saved at once; the conversation continues with the tuned side's answer (or the only side asked).
+        turn = Turn(self.pending_prompt, answers, result["sources"], result["run"], result["key"][1])
+        try:
+            append_turn(self.conversation, turn)
+        except OSError as exc:   # a full or read-only disk: the answer stays on screen, the user is told
+            self.run_label.setText(tr("Could not save the conversation: {error}", error=str(exc)))
+        self._list_saved()
         self._finish()
 
     def on_failed(self, message: str) -> None:
@@ -277,6 +390,8 @@ class ChatPage(QWidget):
     def _finish(self) -> None:
         self.job = None
         self.stop_button.setEnabled(False)
+        self.mode.setEnabled(True)
+        self.saved.setEnabled(True)
         self.refresh()
 
     def _append_html(self, html: str, views: list[QTextBrowser] | None = None) -> None:
@@ -287,6 +402,13 @@ class ChatPage(QWidget):
             cursor.insertBlock()
             cursor.insertHtml(html)
             view.setTextCursor(cursor)
+
+
+class _Saved:
+    """A saved passage, shaped like the retriever's (what ``_show_sources`` reads)."""
+
+    def __init__(self, title: str = "", heading: str = "", text: str = "", **_other) -> None:
+        self.title, self.heading, self.text = title, heading, text
 
 
 def _escape(text: str) -> str:

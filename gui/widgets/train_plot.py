@@ -1,10 +1,12 @@
 """The Train page's live plots: the losses on top, what the model learned and kept below.
 
-Upper plot: training loss (line) and held-out loss (dots). Lower plot, sharing the step axis: the
-quick check at every evaluation step — the share of exam questions answered right and the share
-of general answers the base model knew that are still right (retention), both in per cent, with
-the retention floor as a dashed line. The lower plot appears with its first point (a run without
-quick checks keeps all the room for the losses).
+Upper plot: training loss (thin raw line, thick smoothed line: a moving average over ~10 steps)
+and held-out loss (dots). Middle plot, sharing the step axis: the quick check at every evaluation
+step — the share of exam questions answered right and the share of general answers the base model
+knew that are still right (retention), both in per cent, with the retention floor as a dashed
+line; it appears with its first point (a run without quick checks keeps the room for the losses).
+Bottom row, small: the learning rate each step ran at and the training speed in tokens/s (what a
+warm-up, a decay or a slowed machine looks like).
 
 Curves are created once; ``add(data)`` buffers a metric event's numbers and ``redraw()`` feeds the
 curves with ``setData`` (the page calls it from its timer), so a fast stream never floods the GUI.
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from gui import theme
 from gui.evaluation import exam_share
@@ -21,24 +23,29 @@ from gui.i18n import tr
 
 LOSS_COLOR, EVAL_COLOR = "#2563eb", "#dc2626"
 EXAM_COLOR, KEPT_COLOR = "#059669", "#7c3aed"
+RAW_COLOR, LR_COLOR, SPEED_COLOR = "#93c5fd", "#d97706", "#0891b2"
+SMOOTHING = 0.1   # exponential moving average weight of each new step's loss (~10 steps)
 
 
 class TrainPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         pg.setConfigOptions(antialias=True, background=theme.color("plot_bg"), foreground=theme.color("plot_fg"))
-        self.series: dict[str, tuple[list, list]] = {name: ([], []) for name in ("loss", "eval", "exam", "kept")}
+        self.series: dict[str, tuple[list, list]] = {
+            name: ([], []) for name in ("loss", "smooth", "eval", "exam", "kept", "lr", "speed")}
         self._sized = False   # the lower plot got its share of the height since it appeared
 
         self.loss = pg.PlotWidget()
         self.loss.setLabel("bottom", tr("step"))
         self.loss.setLabel("left", tr("loss"))
         self.loss.showGrid(x=True, y=True, alpha=0.25)
+        self.raw_curve = self.loss.plot([], [], pen=pg.mkPen(RAW_COLOR, width=1))
         self.train_curve = self.loss.plot([], [], pen=pg.mkPen(LOSS_COLOR, width=2), name=tr("training loss"))
         self.eval_curve = self.loss.plot([], [], pen=pg.mkPen(EVAL_COLOR, width=2), symbol="o", symbolSize=7,
                                          symbolBrush=EVAL_COLOR, name=tr("held-out (eval) loss"))
         # each plot's legend is a line of text above it: inside a small plot a legend hid the curves
-        self.loss_key = _key(f"<span style='color:{LOSS_COLOR}'>━</span> {tr('training loss')} &nbsp; "
+        self.loss_key = _key(f"<span style='color:{LOSS_COLOR}'>━</span> {tr('training loss')} "
+                             f"<span style='color:{RAW_COLOR}'>━</span> {tr('(each step)')} &nbsp; "
                              f"<span style='color:{EVAL_COLOR}'>●</span> {tr('held-out (eval) loss')}")
 
         self.share = pg.PlotWidget()
@@ -71,6 +78,17 @@ class TrainPlot(QWidget):
         lower.addWidget(self.share, 1)
         self.lower.setVisible(False)
 
+        self.rate = _small_plot(self.loss, tr("learning rate"), LR_COLOR)
+        self.speed = _small_plot(self.loss, tr("tokens/s"), SPEED_COLOR)
+        self.rate_curve = self.rate.plot([], [], pen=pg.mkPen(LR_COLOR, width=2))
+        self.speed_curve = self.speed.plot([], [], pen=pg.mkPen(SPEED_COLOR, width=2))
+        self.bottom = QWidget()
+        row = QHBoxLayout(self.bottom)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.rate)
+        row.addWidget(self.speed)
+        self.bottom.setVisible(False)
+
         upper = QWidget()
         column = QVBoxLayout(upper)
         column.setContentsMargins(0, 0, 0, 0)
@@ -80,9 +98,11 @@ class TrainPlot(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(upper)
         self.splitter.addWidget(self.lower)
+        self.splitter.addWidget(self.bottom)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(2, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -96,6 +116,7 @@ class TrainPlot(QWidget):
             xs.clear()
             ys.clear()
         self.lower.setVisible(False)
+        self.bottom.setVisible(False)
         self._changed = True
         self.redraw()
 
@@ -106,6 +127,13 @@ class TrainPlot(QWidget):
             return
         if "loss" in data:
             self._append("loss", step, data["loss"])
+            smooth = self.series["smooth"][1]
+            last = smooth[-1] if smooth and self.series["smooth"][0][-1] < step else None
+            self._append("smooth", step, data["loss"] if last is None else last + SMOOTHING * (data["loss"] - last))
+        if data.get("lr") is not None:
+            self._append("lr", step, data["lr"])
+        if data.get("tokens_per_s") is not None:
+            self._append("speed", step, data["tokens_per_s"])
         if "eval_loss" in data:
             self._append("eval", step, data["eval_loss"])
         share = exam_share(data)
@@ -134,7 +162,12 @@ class TrainPlot(QWidget):
         if not self._changed:
             return
         self._changed = False
-        self.train_curve.setData(*self.series["loss"])
+        self.raw_curve.setData(*self.series["loss"])
+        self.train_curve.setData(*self.series["smooth"])
+        self.rate_curve.setData(*self.series["lr"])
+        self.speed_curve.setData(*self.series["speed"])
+        if self.series["lr"][0] and self.bottom.isHidden():
+            self.bottom.setVisible(True)
         self.eval_curve.setData(*self.series["eval"])
         self.exam_curve.setData(*self.series["exam"])
         self.kept_curve.setData(*self.series["kept"])
@@ -144,15 +177,29 @@ class TrainPlot(QWidget):
             self._fit()
 
     def _fit(self) -> None:
-        """Loss plot 3/5, lower plot 2/5 of the height, once the splitter has a real height."""
+        """Loss plot 3/6, checks 2/6, speed row 1/6 of the height, once the splitter has a real height."""
         height = self.splitter.height()
         if not self._sized and not self.lower.isHidden() and height > 100:
-            self.splitter.setSizes([height * 3 // 5, height - height * 3 // 5])
+            small = height // 6 if not self.bottom.isHidden() else 0
+            self.splitter.setSizes([(height - small) * 3 // 5, (height - small) * 2 // 5, small])
             self._sized = True
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit()
+
+
+def _small_plot(linked: pg.PlotWidget, title: str, color: str) -> pg.PlotWidget:
+    """A short plot under the others, its step axis linked to theirs, titled instead of a legend."""
+    plot = pg.PlotWidget()
+    plot.setTitle(f"<span style='color:{color}; font-size:11px'>{title}</span>")
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.setXLink(linked)
+    plot.hideAxis("bottom")
+    plot.getAxis("left").setWidth(48)
+    plot.setMinimumHeight(60)
+    plot.getViewBox().setMouseEnabled(x=True, y=False)
+    return plot
 
 
 def _key(html: str) -> QLabel:

@@ -98,3 +98,63 @@ def test_look_up_in_russian_and_without_a_match(qtbot, page, corpus_project):
     ask(qtbot, page, "xyzzy")
     assert page.backend.prompts[-1] == "xyzzy"
     assert "Nothing in your books matched" in page.transcript.toPlainText()
+
+
+def test_three_columns_look_up_only_in_the_third(qtbot, page, corpus_project):
+    from core.evaluate.retrieval import Retriever
+
+    fake = page.backend
+    page.clear()
+    page.mode.setCurrentIndex(3)   # base, tuned, tuned + look-up
+    assert page.columns.isVisibleTo(page) and not page.lookup.isEnabled()
+    ask(qtbot, page, QUESTION)
+    expected = Retriever.for_project(corpus_project).prompt(QUESTION, 3, "en")
+    assert fake.prompts[-3:] == [QUESTION, QUESTION, expected]   # base and tuned closed book, the third open
+    views = page.column_views
+    assert all(f"You: {QUESTION}" in v.toPlainText() and "The miller." in v.toPlainText() for v in views.values())
+    assert "Looked up in your books:" in views["lookup"].toPlainText()
+    assert "Looked up" not in views["base"].toPlainText() + views["tuned"].toPlainText()
+    live = views["lookup"].toPlainText()
+    assert live.index("Looked up") < live.index("The miller.")   # the sources, then the answer
+    page.mode.setCurrentIndex(0)
+    page.mode.setCurrentIndex(3)                   # drawn again from the saved turn: the same text
+    assert views["lookup"].toPlainText() == live
+    page.mode.setCurrentIndex(0)
+
+
+def test_conversations_are_saved_and_reopen(qtbot, page, corpus_project):
+    from core.chat.conversations import list_conversations
+    from gui.pages.chat_page import ChatPage
+
+    page.clear()
+    ask(qtbot, page, "First question?")
+    ask(qtbot, page, "Second question?")
+    newest = list_conversations(corpus_project)[0]
+    assert [t.prompt for t in newest.turns] == ["First question?", "Second question?"]
+    assert newest.turns[0].answers == {"tuned": "The miller."} and newest.turns[0].run == "r1"
+    assert page.history[-2:] == [{"role": "user", "content": "Second question?"},
+                                 {"role": "assistant", "content": "The miller."}]
+
+    again = ChatPage(AppState(corpus_project))    # the app started again: the newest conversation is back
+    qtbot.addWidget(again)
+    assert again.conversation.path == newest.path and "Second question?" in again.transcript.toPlainText()
+    again.clear()                                 # a new one; the old one stays in the list
+    assert again.transcript.toPlainText() == "" and again.history == []
+    index = again.saved.findData(str(newest.path))
+    assert index >= 0 and again.saved.itemText(0) == "New conversation"
+    again._open_saved(index)
+    assert "First question?" in again.transcript.toPlainText() and len(again.history) == 4
+    again.mode.setCurrentIndex(2)                 # laid out again for side by side: the answers in the tuned column
+    assert "The miller." in again.tuned_view.toPlainText() and "The miller." not in again.base_view.toPlainText()
+
+
+def test_a_damaged_conversation_line_is_skipped(tmp_path):
+    from core.chat.conversations import load_conversation
+
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"prompt": "Hi", "answers": {"tuned": "Hello"}}\n{"prompt": "cut of\n'
+                    '{"prompt": "Again", "answers": {"base": "Yes", "evil": "x"}}\n', encoding="utf-8")
+    conversation = load_conversation(path)
+    assert [t.prompt for t in conversation.turns] == ["Hi", "Again"]
+    assert conversation.turns[1].answers == {"base": "Yes"}
+    assert conversation.history()[-1] == {"role": "assistant", "content": "Yes"}

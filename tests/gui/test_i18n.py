@@ -154,8 +154,8 @@ def make_window(qtbot, tmp_path):
 def test_window_in_russian(russian, make_window):
     window = make_window()
     nav = [window.nav.item(i).text() for i in range(window.nav.count())]
-    assert nav == ["1   Корпус", "2   Формат", "3   Модель", "4   Обучение", "5   Результаты", "6   Чат", "7   Экспорт",
-                   "8   Лаборатория"]
+    assert nav == ["1   Проект", "2   Корпус", "3   Формат", "4   Модель", "5   Обучение", "6   Результаты", "7   Чат",
+                   "8   Экспорт", "9   Лаборатория"]
     assert all(CYRILLIC.search(window.nav.item(i).toolTip()) for i in range(window.nav.count()))
     assert [a.text() for a in window.menuBar().actions()] == ["&Файл", "Language / Язык", "&Справка"]
     english = []

@@ -60,7 +60,7 @@ def test_drop_train_chat(qtbot, window, tmp_path, monkeypatch):
 
     # 2. Train: runs in a child process, the curve fills in, the adapter is saved.
     page = window.train_page
-    window.nav.setCurrentRow(3)
+    window.nav.setCurrentRow(window.pages.index(page))
     page.form.editors["steps"].setValue(6)
     page.form.editors["lr"].setValue(0.01)
     page.form.editors["batch_size"].setValue(2)
