@@ -181,7 +181,7 @@ def test_window_in_russian(russian, make_window):
 
 def test_window_in_english_by_default(make_window):
     window = make_window()
-    assert window.nav.item(0).text() == "1   Corpus"
+    assert window.nav.item(0).text() == "1   Project" and window.nav.item(1).text() == "2   Corpus"
     assert window.train_page.start_button.text() == "Start training"
     assert window.menuBar().actions()[0].text() == "&File"
 
