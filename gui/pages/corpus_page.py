@@ -124,8 +124,15 @@ class CorpusPage(QWidget):
             from core.ingest import ingest
             from core.models import load_tokenizer, resolve
 
+            from core.ingest.store import corpus_stats
+
             tokenizer = load_tokenizer(resolve(project.model.source, report))
-            return ingest(project, paths, tokenizer, project.settings("corpus"), report=report, cancel=cancel)
+            result = ingest(project, paths, tokenizer, project.settings("corpus"), report=report, cancel=cancel)
+            try:   # the totals read every book's record: here, off the window's thread
+                result.stats = corpus_stats(project)
+            except Exception:  # noqa: BLE001 — a damaged log: the page reads what it can later
+                pass
+            return result
 
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
@@ -151,7 +158,9 @@ class CorpusPage(QWidget):
     def on_done(self, result) -> None:
         self.job = None
         self.progress.setVisible(False)
+        self._stats = getattr(result, "stats", None)   # measured by the job: the refresh shows them as they are
         self.refresh()
+        self._stats = None
         s = result.summary()
         self._say(tr("{read} read, {skipped} already there, {failed} failed", read=s["ingested"],
                                 skipped=s["skipped"], failed=s["failed"]))
@@ -211,11 +220,13 @@ class CorpusPage(QWidget):
             return True
         return super().eventFilter(watched, event)
 
+    _stats = None   # totals the finished ingest job measured (None: read them here)
+
     def _show_totals(self) -> None:
         from core.ingest.store import corpus_stats
 
         try:
-            stats = corpus_stats(self.state.project)
+            stats = self._stats or corpus_stats(self.state.project)
         except Exception:  # noqa: BLE001 — a damaged log: the table still shows what it can
             self.totals.clear()
             return

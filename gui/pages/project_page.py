@@ -85,12 +85,27 @@ class ProjectPage(QWidget):
         layout.addWidget(self.current)
         layout.addWidget(new_box)
         layout.addWidget(recent_box, 1)
-        state.project_changed.connect(lambda _p: self.refresh())
-        state.corpus_changed.connect(self.refresh)
-        state.run_finished.connect(lambda _run: self.refresh())
+        # refreshed when shown: the overview reads every book's record, work the window need not do
+        # at the end of each drop or run while another page is in front
+        state.project_changed.connect(lambda _p: self.refresh_later())
+        state.corpus_changed.connect(self.refresh_later)
+        state.run_finished.connect(lambda _run: self.refresh_later())
+        self.stale = False
         self.refresh()
 
+    def refresh_later(self) -> None:
+        if self.isVisible():
+            self.refresh()
+        else:
+            self.stale = True
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.stale:
+            self.refresh()
+
     def refresh(self) -> None:
+        self.stale = False
         from core.overview import overview
 
         here = overview(self.state.project.root)
