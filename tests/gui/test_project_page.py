@@ -20,6 +20,7 @@ def page(qtbot, tmp_path):
     state = AppState(Project.open(tmp_path / "first"))
     widget = ProjectPage(state)
     qtbot.addWidget(widget)
+    widget.show()   # (hidden, it refreshes when next shown)
     yield widget
     state.jobs.stop_all()
 
@@ -69,7 +70,11 @@ def test_recent_list_shows_numbers_and_a_missing_folder(qtbot, page, tmp_path, m
     assert overview(other.root).runs == 1
 
     shutil.rmtree(other.root)
-    page.refresh()
+    page.hide()
+    page.state.corpus_changed.emit()                     # while hidden: marked, then refreshed when shown
+    assert page.stale
+    page.show()
+    assert not page.stale
     row = {page.table.item(r, 0).text(): r for r in range(page.table.rowCount())}["other"]
     assert page.table.item(row, 3).text() == "folder not found"
     said = []
