@@ -23,8 +23,39 @@ from core.project import Project
 
 
 @functools.lru_cache(maxsize=None)
+def avoid_amx_repack() -> bool:
+    """On CPUs with AMX, load weights without llama.cpp's extra (repacking) buffer types.
+
+    The llama.cpp bundled with llama-cpp-python 0.3.36, built with GGML_NATIVE on an AMX CPU
+    (Sapphire Rapids and newer Xeons), repacks Q4_1/Q8_0 weights into its AMX buffer at load and
+    then crashes the whole process (SIGSEGV in llama_decode) on the first prompt: seen here on the
+    embedded Q4_1 SmolLM2 and in CI. Every model load goes through ``llama_model_default_params``
+    (the high-level ``Llama`` too), so that is where the switch is turned off, once per process,
+    and only where the build reports AMX: elsewhere the repacked kernels are the fast path.
+    Returns whether the workaround is on.
+    """
+    import llama_cpp.llama_cpp as lib
+
+    if "AMX_INT8 = 1" not in lib.llama_print_system_info().decode(errors="replace"):
+        return False
+    default_params = lib.llama_model_default_params
+
+    def params_without_amx():
+        params = default_params()
+        params.use_extra_bufts = False
+        return params
+
+    lib.llama_model_default_params = params_without_amx
+    import llama_cpp
+    llama_cpp.llama_model_default_params = params_without_amx  # the name `from llama_cpp import *` copied
+    return True
+
+
+@functools.lru_cache(maxsize=None)
 def quiet_llama_logs():
-    """Route llama.cpp's own logging (load and quantize chatter) to nowhere; errors still raise."""
+    """Route llama.cpp's own logging (load and quantize chatter) to nowhere; errors still raise.
+    Also the AMX guard above: every place that loads a model calls this first."""
+    avoid_amx_repack()
     import llama_cpp
 
     @llama_cpp.llama_log_callback

@@ -279,6 +279,9 @@ def check_tokenizer(hf_dir: Path, gguf_path: Path) -> int:
     import llama_cpp
     from transformers import AutoTokenizer
 
+    from core.chat.llamacpp_backend import quiet_llama_logs
+
+    quiet_llama_logs()
     tokenizer = AutoTokenizer.from_pretrained(hf_dir)
     llm = llama_cpp.Llama(str(gguf_path), vocab_only=True, verbose=False)
     try:

@@ -29,3 +29,15 @@ def test_a_given_thread_count_is_kept(monkeypatch):
     threads = Threads(2, adapt=False)
     threads.measure(lambda: time.sleep(0.3))
     assert threads.current == 2
+
+
+def test_models_load_without_the_amx_repack_where_the_cpu_has_amx():
+    """llama.cpp's AMX repack crashed the process on the first decode (CI, an AMX Xeon)."""
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from core.chat.llamacpp_backend import avoid_amx_repack, quiet_llama_logs
+
+    quiet_llama_logs()
+    has_amx = "AMX_INT8 = 1" in llama_cpp.llama_print_system_info().decode()
+    assert avoid_amx_repack() == has_amx
+    assert llama_cpp.llama_model_default_params().use_extra_bufts == (not has_amx)
+    assert llama_cpp.llama_cpp.llama_model_default_params().use_extra_bufts == (not has_amx)

@@ -45,6 +45,9 @@ def reference(gguf) -> list[tuple[str, bool]]:
     """llama.cpp's own one-sequence greedy replies (Llama.create_completion, one prompt at a time)."""
     import llama_cpp
 
+    from core.chat.llamacpp_backend import quiet_llama_logs
+
+    quiet_llama_logs()  # and the AMX guard, as the app's own loads get it
     llm = llama_cpp.Llama(str(gguf), n_ctx=512, n_threads=1, verbose=False)  # one thread: no spinning on busy cores
     out = []
     for ask in ASKS:
