@@ -120,7 +120,13 @@ def main() -> None:
     p99 = every[int(0.99 * (len(every) - 1))]
     print(json.dumps({"measure": "all", "ticks": len(every), "max_ms": round(every[-1], 1), "p99_ms": round(p99, 1),
                       "goal": {"max_ms": 100, "p99_ms": 30}, "load": os.getloadavg()}))
-    print(f"max_stall_ms: {every[-1]:.0f}")
+    print(f"max_stall_ms: {every[-1]:.0f}", flush=True)
+    window.close()
+    app.processEvents()
+    sys.stderr.flush()
+    # Python's own teardown of a live pyqtgraph window sometimes aborts in PySide's finalizer
+    # ("none_dealloc", also with a bare TrainPlot script): the results are out, leave without it
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
                                QMainWindow, QMessageBox, QScrollArea, QStackedWidget, QTextBrowser, QVBoxLayout, QWidget)
 
 from core import __version__
+from core.child import set_background_priority
 from core.demo import MANUAL
 from core.project import ProjectError
 from gui import i18n, theme
@@ -43,6 +44,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.state = state
         self.resize(1100, 720)
+        set_background_priority(10)  # training, evaluating, reading: children yield the CPU to the window
         self.project_page = ProjectPage(state)
         self.corpus_page = CorpusPage(state)
         self.format_page = FormatPage(state)

@@ -121,18 +121,8 @@ class CorpusPage(QWidget):
         project = self.state.project
 
         def job(report, cancel):
-            from core.ingest import ingest
-            from core.models import load_tokenizer, resolve
-
-            from core.ingest.store import corpus_stats
-
-            tokenizer = load_tokenizer(resolve(project.model.source, report))
-            result = ingest(project, paths, tokenizer, project.settings("corpus"), report=report, cancel=cancel)
-            try:   # the totals read every book's record: here, off the window's thread
-                result.stats = corpus_stats(project)
-            except Exception:  # noqa: BLE001 — a damaged log: the page reads what it can later
-                pass
-            return result
+            from core.ingest.in_child import ingest_in_child  # the window never holds torch's GIL
+            return ingest_in_child(project, paths, report, cancel)
 
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)

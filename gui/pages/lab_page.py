@@ -206,9 +206,9 @@ class LabPage(QWidget):
             from core.lab.merge import merge_runs
             summary = merge_runs(project, runs, config.method, config.weight_list(), config.density, report, cancel)
             if evaluate:
-                from core.evaluate.job import evaluate as run_evaluation
-                summary["verdict"] = run_evaluation(project, summary["run"], None, project.settings("evaluate"),
-                                                    report=report, cancel=cancel).get("verdict")
+                from core.evaluate.in_child import evaluate_in_child
+                summary["verdict"] = evaluate_in_child(project, summary["run"], None, project.settings("evaluate"),
+                                                       report=report, cancel=cancel).get("verdict")
             return summary
 
         self.merge_button.setEnabled(False)

@@ -258,9 +258,9 @@ class ResultsPage(QWidget):
         base_only = run == BASE
 
         def job(report, cancel):
-            from core.evaluate import evaluate
-            return evaluate(project, None if base_only else run, questions, config, checkpoint, base_only, report,
-                            cancel)
+            from core.evaluate.in_child import evaluate_in_child  # the window never holds torch's GIL
+            return evaluate_in_child(project, None if base_only else run, questions, config, checkpoint, base_only,
+                                     report, cancel)
 
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
@@ -279,8 +279,8 @@ class ResultsPage(QWidget):
         project, config = self.state.project, self.state.project.settings("evaluate")
 
         def job(report, cancel):
-            from core.evaluate.job import ensure_exam
-            return ensure_exam(project, config, report, cancel)
+            from core.evaluate.in_child import ensure_exam_in_child
+            return ensure_exam_in_child(project, config, report, cancel)
 
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)

@@ -209,9 +209,9 @@ class TrainPage(QWidget):
         self.log.clear()
         self._show_outcome("", [], "")
         self.check_line.setVisible(False)
-        self.progress.setVisible(True)
         self.progress.setRange(0, train_cfg.steps)
-        self.progress.setValue(0)
+        self.progress.setValue(0)   # before it shows: on a visible bar setValue repaints the page at once
+        self.progress.setVisible(True)
         self.checking = self.final = False
         self.schedule = (train_cfg.eval_every, train_cfg.steps)
         self._set_phase(tr("Preparing the samples, loading the model and checking what the base model knows…")

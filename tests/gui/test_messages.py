@@ -171,6 +171,10 @@ def test_training_death_and_settings_in_russian():
     killed = _death_reason(-9) + "; the last good checkpoint is /p/runs/r1/checkpoint-40 (resume the run to continue)"
     assert "закончилась память" in assert_russian(killed, "SIGKILL", "/p/runs/r1/checkpoint-40")
     assert_russian(_death_reason(3), "3")
+    from core.child import death_reason
+    for what in ("the evaluation process", "the reading process"):   # the window's other children
+        assert "закончилась память" in assert_russian(death_reason(-9, what), "SIGKILL")
+        assert_russian(death_reason(2, what), "2")
     with pytest.raises(ConfigError) as caught:
         TrainConfig(lr=2.0)
     assert_russian(str(caught.value), "lr", "(0, 1]")

@@ -150,7 +150,7 @@ def test_show_results_opens_the_page_on_that_run(qtbot, tmp_path):
 
 
 def test_evaluate_runs_in_a_job_with_progress(qtbot, page, monkeypatch):
-    import core.evaluate
+    import core.evaluate.in_child
 
     seen = {}
 
@@ -162,7 +162,7 @@ def test_evaluate_runs_in_a_job_with_progress(qtbot, page, monkeypatch):
         (project.runs_dir / run / "evaluation.json").write_text(json.dumps(result))
         return result
 
-    monkeypatch.setattr(core.evaluate, "evaluate", fake_evaluate)
+    monkeypatch.setattr(core.evaluate.in_child, "evaluate_in_child", fake_evaluate)
     events = []
     page.state.evaluated.connect(events.append)
     page.run.setCurrentIndex(0)
@@ -179,7 +179,7 @@ def test_evaluate_runs_in_a_job_with_progress(qtbot, page, monkeypatch):
 
 
 def test_evaluation_can_be_stopped(qtbot, page, monkeypatch):
-    import core.evaluate
+    import core.evaluate.in_child
 
     def slow_evaluate(project, run, questions, config, checkpoint, base_only, report, cancel):
         while not cancel.cancelled:
@@ -187,7 +187,7 @@ def test_evaluation_can_be_stopped(qtbot, page, monkeypatch):
             cancel._event.wait(0.05)
         raise Cancelled()
 
-    monkeypatch.setattr(core.evaluate, "evaluate", slow_evaluate)
+    monkeypatch.setattr(core.evaluate.in_child, "evaluate_in_child", slow_evaluate)
     page.run.setCurrentIndex(2)   # the base model alone
     page.start(page.state.project.settings("evaluate"))
     qtbot.waitUntil(lambda: page.progress.maximum() == 9, timeout=5000)
@@ -241,7 +241,7 @@ def test_evaluate_dialog_checks_the_settings(qtbot):
 
 
 def test_evaluate_button_asks_then_runs_on_the_checkpoint(qtbot, page, monkeypatch):
-    import core.evaluate
+    import core.evaluate.in_child
     from gui.pages.results_page import EvaluateDialog
 
     (page.state.project.runs_dir / "r1" / "checkpoints" / "step-000010" / "adapter").mkdir(parents=True)
@@ -259,7 +259,7 @@ def test_evaluate_button_asks_then_runs_on_the_checkpoint(qtbot, page, monkeypat
         return summary()
 
     monkeypatch.setattr(EvaluateDialog, "exec", answer)
-    monkeypatch.setattr(core.evaluate, "evaluate", fake_evaluate)
+    monkeypatch.setattr(core.evaluate.in_child, "evaluate_in_child", fake_evaluate)
     page.run.setCurrentIndex(1)
     page.evaluate_button.click()
     qtbot.waitUntil(lambda: page.job is None, timeout=10000)
