@@ -46,8 +46,11 @@ def main() -> None:
     from gui.main_window import MainWindow
     from gui.state import AppState
 
-    app = QApplication.instance() or QApplication([])
+    from gui.i18n import private_settings
+
     folder = Path(tempfile.mkdtemp(prefix="scriptorium-bench-stall-"))
+    private_settings(str(folder / "settings"))   # its throw-away project stays out of the user's recent list
+    app = QApplication.instance() or QApplication([])
     project = Project.open(folder / "project")
     project.set_model(ModelConfig("embedded"))
     project.save_settings(evaluate=EvalConfig(exam_questions=12, general_items=30, reasoning_items=10,

@@ -72,6 +72,15 @@ def _settings():
     return QSettings(ORGANIZATION, APPLICATION)
 
 
+def private_settings(folder: str) -> None:
+    """This process's QSettings live in ``folder``: a bench or the screenshot tool opens windows on
+    throw-away projects, which must not become the user's last or recent projects."""
+    from PySide6.QtCore import QSettings
+
+    for kind in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(kind, QSettings.Scope.UserScope, folder)
+
+
 def saved_language() -> str | None:
     """The choice saved from the Language menu, if any (None also where Qt is missing)."""
     try:

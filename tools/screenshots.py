@@ -42,9 +42,11 @@ def shoot(out: Path, project_dir: Path, size: tuple[int, int], theme: str) -> No
     from PySide6.QtWidgets import QApplication
 
     from core.project import Project
+    from gui.i18n import private_settings
     from gui.main_window import MainWindow
     from gui.state import AppState
 
+    private_settings(tempfile.mkdtemp(prefix="scriptorium-shots-settings-"))   # the user's recent list untouched
     app = QApplication.instance() or QApplication([])
     if theme == "dark":
         app.setStyle("Fusion")

@@ -105,8 +105,11 @@ class LabPage(QWidget):
         self.merge_progress = QProgressBar()
         self.merge_progress.setVisible(False)
         self.merge_result = QTextBrowser()
-        self.merge_result.setPlaceholderText(tr("Tick two or more runs of one base model. The merged adapter "
-                                                "becomes a run of its own: chat with it, see its results, export it."))
+        # the what-to-do line as a wrapped label: a placeholder in the box ran off its right edge (Russian)
+        merge_hint = QLabel(tr("Tick two or more runs of one base model. The merged adapter "
+                               "becomes a run of its own: chat with it, see its results, export it."))
+        merge_hint.setWordWrap(True)
+        merge_hint.setStyleSheet(f"color: {theme.color('soft')};")
         buttons = QHBoxLayout()
         buttons.addWidget(self.merge_button)
         buttons.addWidget(self.merge_progress, 1)
@@ -116,6 +119,7 @@ class LabPage(QWidget):
         layout.addWidget(self.merge_form)
         layout.addWidget(self.evaluate)
         layout.addLayout(buttons)
+        layout.addWidget(merge_hint)
         layout.addWidget(self.merge_result, 1)
         return box
 

@@ -59,7 +59,7 @@ class ModelPage(QWidget):
             key = "folder" if Path(source).expanduser().exists() else "hub"
         self.kind.setCurrentIndex([k for _, k in KINDS].index(key))
         self.location.setText("" if key == "embedded" else source)
-        self.info.setText(tr("Current base model: {source}", source=source))
+        self.info.setText(tr("Current base model: {source}", source=tr(KINDS[0][0]) if key == "embedded" else source))
         self._kind_changed()
 
     def _kind_changed(self) -> None:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFormLayout, QGro
 from core.project import ProjectError
 from gui import theme
 from gui.i18n import N_, tr
-from gui.messages import tr_message
+from gui.messages import tr_message, tr_sentences
 from gui.state import AppState, forget_project, recent_projects
 
 COLUMNS = (N_("Project"), N_("Books"), N_("Runs"), N_("Best result"), N_("Folder"))
@@ -117,7 +117,7 @@ class ProjectPage(QWidget):
         self.table.setRowCount(len(self.rows))
         for row, view in enumerate(self.rows):
             cells = (view.name, str(view.books) if view.exists else "—", str(view.runs) if view.exists else "—",
-                     _first_sentence(tr_message(view.best)) if view.exists else tr_message(view.problem), view.folder)
+                     _first_sentence(tr_sentences(view.best)) if view.exists else tr_message(view.problem), view.folder)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
@@ -187,7 +187,7 @@ def _summary(view) -> str:
         parts.append(tr("languages: {languages}", languages=", ".join(view.languages)))
     line = " · ".join(parts)
     if view.best:
-        line += "<br>" + tr("Latest result: {result}", result=_html(tr_message(view.best)))
+        line += "<br>" + tr("Latest result: {result}", result=_html(tr_sentences(view.best)))
     return line
 
 

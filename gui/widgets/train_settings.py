@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QScrollArea, QToolButton, QVBoxLayout, QWidget
 
 from core.config import ConfigError, EvalConfig, TrainConfig
 from core.formats.goals import apply_goal
@@ -22,6 +23,9 @@ FORM_FIELDS = ("plan", "steps", "epochs", "lr", "lora_r", "lora_alpha", "batch_s
                "packing", "eval_every", "save_every", "early_stop", "exam_patience", "keep_best", "evaluate_at_end",
                "device", "quantization", "precision", "warmup_steps", "lora_dropout", "target_modules", "rslora",
                "dora", "kl_weight", "seed")
+# shown at once; the rest wait under "All settings" (a first run needs none of them)
+FIRST_FIELDS = ("plan", "steps", "epochs", "lr", "lora_r", "batch_size", "max_seq_len", "eval_every", "evaluate_at_end",
+                "keep_best")
 CHECK_FIELDS = ("quick_exam", "quick_general", "retention_floor")   # evaluation settings that act while training
 PLANNED = ("steps", "epochs", "lr", "lora_r", "lora_alpha", "eval_every")   # what the auto plan chooses
 PLANNED_TIP = N_("Chosen for your data by the auto plan; see the run's log")
@@ -35,6 +39,17 @@ class TrainSettings(QScrollArea):
         super().__init__(parent)
         self.form = ConfigForm(TrainConfig, FORM_FIELDS)
         self.form.editors["plan"].currentTextChanged.connect(self.plan_changed)
+        self.form.arrange(FIRST_FIELDS)
+        self.more_button = QToolButton()
+        self.more_button.setObjectName("allTrainSettings")
+        self.more_button.setText(tr("All settings"))
+        self.more_button.setToolTip(tr("Precision, LoRA details, saving, early stopping and the rest"))
+        self.more_button.setCheckable(True)
+        self.more_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.more_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.more_button.setAutoRaise(True)
+        self.more_button.toggled.connect(self._show_more)
+        self.form.more.setVisible(False)
         self.plan_hint = QLabel(tr(AUTO_HINT))
         self.plan_hint.setObjectName("planHint")
         self.plan_hint.setWordWrap(True)
@@ -48,6 +63,8 @@ class TrainSettings(QScrollArea):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.plan_hint)
         column.addWidget(self.form)
+        column.addWidget(self.more_button)
+        column.addWidget(self.form.more)
         column.addWidget(checks_title)
         column.addWidget(self.checks)
         column.addStretch(1)
@@ -57,6 +74,10 @@ class TrainSettings(QScrollArea):
         self.setMinimumWidth(max(300, settings.minimumSizeHint().width()
                                  + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()))
         self.setMaximumWidth(max(380, self.minimumWidth()))
+
+    def _show_more(self, shown: bool) -> None:
+        self.form.more.setVisible(shown)
+        self.more_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def load(self, project: Project) -> None:
         self.form.set_value(project.settings("train"))

@@ -84,3 +84,23 @@ def test_recent_list_shows_numbers_and_a_missing_folder(qtbot, page, tmp_path, m
     page.table.selectRow(row)
     page.forget_row()
     assert str(other.root) not in recent_projects()
+
+
+def test_a_projects_verdict_reads_in_russian(qtbot, russian, tmp_path):
+    from gui.pages.project_page import ProjectPage
+
+    project = Project.open(tmp_path / "книги")
+    run = project.runs_dir / "20260101-000000"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text("train: {}\n", encoding="utf-8")
+    (run / "summary.json").write_text(json.dumps({"verdict": "Learned 3 of 20 questions about your books (base 1). "
+                                                             "Kept 92% of general answers."}), encoding="utf-8")
+    state = AppState(project)
+    page = ProjectPage(state)
+    qtbot.addWidget(page)
+    page.show()
+    row = {page.table.item(r, 0).text(): r for r in range(page.table.rowCount())}["книги"]
+    best = page.table.item(row, 3).text()
+    assert "3 из 20" in best and "Learned" not in best
+    assert "Learned" not in page.current.text() and "92%" in page.current.text()
+    state.jobs.stop_all()
