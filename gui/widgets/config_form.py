@@ -43,6 +43,12 @@ _LABELS = {"plan": "Training plan", "restatements": "Restatements per chunk", "i
            "retention_floor": "Knowledge floor", "backend": "Engine"}
 
 # What each choice means, for the combo box tooltips (the values themselves are saved identifiers).
+# Fields whose choices are words, shown in the UI language (the item's data keeps the value the
+# config stores); the other fields' choices are names the CLI and recipes use too (chat, qa, nf4, Q8_0)
+WORD_CHOICES = {"plan", "device", "quantization", "precision", "backend", "noise_action", "split_by", "qa_answers"}
+CHOICE_WORDS = (N_("auto"), N_("manual"), N_("quick"), N_("thorough"), N_("none"), N_("drop"), N_("flag"),
+                N_("chunk"), N_("book"), N_("passage"), N_("model"))
+
 CHOICE_HINTS = {
     "format": {"plain": N_("The raw text: teaches style and vocabulary"),
                "chat": N_("A conversation: the user asks about a chapter, the assistant answers with the chunk"),
@@ -107,7 +113,7 @@ class ConfigForm(QWidget):
         self.set_value(cls())
         for f in dataclasses.fields(cls):  # a default equal to the first choice changed nothing: explain it now
             if isinstance(self.editors.get(f.name), QComboBox):
-                self._explain_choice(self.editors[f.name], f, self.editors[f.name].currentText())
+                self._explain_choice(self.editors[f.name], f, self.choice(f.name))
 
     def _editor(self, f: dataclasses.Field) -> QWidget:
         kind = self.hints[f.name]
@@ -116,10 +122,10 @@ class ConfigForm(QWidget):
             box = QComboBox()
             hints = CHOICE_HINTS.get(f.name, {})
             for choice in map(str, choices):
-                box.addItem(choice)
+                box.addItem(tr(choice) if f.name in WORD_CHOICES else choice, choice)
                 if choice in hints:
                     box.setItemData(box.count() - 1, tr(hints[choice]), Qt.ItemDataRole.ToolTipRole)
-            box.currentTextChanged.connect(lambda choice, box=box, f=f: self._explain_choice(box, f, choice))
+            box.currentIndexChanged.connect(lambda _i, box=box, f=f: self._explain_choice(box, f, box.currentData()))
             return box
         if kind is bool:
             return QCheckBox()
@@ -141,7 +147,12 @@ class ConfigForm(QWidget):
         """The tooltip says what the field is for and what the chosen value does."""
         help_text = tr(f.metadata["help"]) if f.metadata.get("help") else ""
         hint = CHOICE_HINTS.get(f.name, {}).get(choice)
-        box.setToolTip(f"{help_text}\n\n{choice}: {tr(hint)}" if hint else help_text)
+        box.setToolTip(f"{help_text}\n\n{box.currentText()}: {tr(hint)}" if hint else help_text)
+
+    def choice(self, name: str) -> str:
+        """The value chosen in a choice field (what the config stores, whatever the UI language shows)."""
+        box = self.editors[name]
+        return box.currentData() if box.currentData() is not None else box.currentText()
 
     def arrange(self, first: Iterable[str]) -> None:
         """Rows of ``first`` (in that order) in this form; every other row in ``self.more`` (in field order)."""
@@ -181,7 +192,11 @@ class ConfigForm(QWidget):
             if isinstance(editor, QCheckBox):
                 editor.setChecked(bool(value))
             elif isinstance(editor, QComboBox):
-                editor.setCurrentText(str(value))
+                index = editor.findData(str(value))
+                if index >= 0:
+                    editor.setCurrentIndex(index)
+                else:   # a page's own combo box without item data
+                    editor.setCurrentText(str(value))
             elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
                 editor.setValue(value)
             elif editor is not None and hasattr(editor, "setText"):   # a line edit, or a page's own editor
@@ -194,7 +209,7 @@ class ConfigForm(QWidget):
             if isinstance(editor, QCheckBox):
                 values[name] = editor.isChecked()
             elif isinstance(editor, QComboBox):
-                values[name] = editor.currentText()
+                values[name] = self.choice(name)
             elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
                 values[name] = editor.value()
             else:

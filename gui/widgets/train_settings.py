@@ -38,7 +38,7 @@ class TrainSettings(QScrollArea):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.form = ConfigForm(TrainConfig, FORM_FIELDS)
-        self.form.editors["plan"].currentTextChanged.connect(self.plan_changed)
+        self.form.editors["plan"].currentIndexChanged.connect(lambda _i: self.plan_changed(self.form.choice("plan")))
         self.form.arrange(FIRST_FIELDS)
         self.more_button = QToolButton()
         self.more_button.setObjectName("allTrainSettings")
@@ -82,7 +82,7 @@ class TrainSettings(QScrollArea):
     def load(self, project: Project) -> None:
         self.form.set_value(project.settings("train"))
         self.checks.set_value(project.settings("evaluate"))
-        self.plan_changed(self.form.editors["plan"].currentText())
+        self.plan_changed(self.form.choice("plan"))
 
     def plan_changed(self, plan: str) -> None:
         """The auto plan chooses steps, learning rate, rank …: their fields are greyed out and say so."""
