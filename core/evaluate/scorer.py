@@ -109,46 +109,18 @@ class TransformersScorer:
                     for row, i in enumerate(batch):  # left padding: new tokens line up at the right edge
                         input_ids[row, width - len(ids[i]):] = torch.tensor(ids[i])
                         mask[row, width - len(ids[i]):] = 1
-                    out = self._greedy(input_ids.to(self.device), mask.to(self.device), max_new_tokens)
+                    out = self.model.generate(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device),
+                                         max_new_tokens=max_new_tokens, do_sample=False, temperature=None,
+                                         top_p=None, top_k=None, eos_token_id=self.stop_ids or None,
+                                         pad_token_id=self.pad_id, use_cache=True)
                     for row, i in enumerate(batch):
-                        replies[i] = tok.decode(out[row], skip_special_tokens=True).strip()
+                        replies[i] = tok.decode(out[row, width:], skip_special_tokens=True).strip()
                     done += len(batch)
                     if progress:
                         progress(done)
         finally:
             self.model.train(was_training)
         return replies
-
-    def _greedy(self, input_ids, mask, max_new_tokens: int) -> list[list[int]]:
-        """Greedy tokens of each row, up to and with its stop token. ``generate`` keeps every row in the
-        batch until the last one stops; here a row that stopped leaves the batch and the KV cache, so
-        the steps after it cost only the rows still answering (measured: a ~20–45% shorter decode,
-        as short answers and long ones share a batch). Same tokens as ``generate`` (a test)."""
-        import torch
-
-        rows = torch.arange(input_ids.shape[0], device=input_ids.device)
-        tokens_of: list[list[int]] = [[] for _ in range(input_ids.shape[0])]
-        stops = torch.tensor(self.stop_ids or [-1], device=input_ids.device)
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)   # left padding: each row counts from its first token
-        out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True,
-                         logits_to_keep=1)
-        cache, following = out.past_key_values, positions[:, -1:] + 1
-        for step in range(max_new_tokens):
-            tokens = out.logits[:, -1].argmax(-1)
-            for row, token in zip(rows.tolist(), tokens.tolist()):
-                tokens_of[row].append(token)
-            going = ~torch.isin(tokens, stops)
-            if step == max_new_tokens - 1 or not bool(going.any()):
-                break
-            if not bool(going.all()):   # the rows that stopped leave the batch
-                keep = going.nonzero().squeeze(1)
-                rows, tokens, mask, following = rows[keep], tokens[keep], mask[keep], following[keep]
-                cache.batch_select_indices(keep)
-            mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
-            out = self.model(input_ids=tokens[:, None], attention_mask=mask, position_ids=following,
-                             past_key_values=cache, use_cache=True)
-            following = following + 1
-        return tokens_of
 
     # ---------------------------------------------------------------- likelihoods
     def forward_batches(self, sequences: list[tuple[list[int], int]], adapter: bool, cancel: CancelToken | None):

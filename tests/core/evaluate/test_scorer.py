@@ -45,36 +45,6 @@ def test_batched_generation_matches_one_by_one(scorer):
     assert together == alone
 
 
-def left_padded(scorer, chats):
-    ids = [scorer.tokenizer(scorer.chat_text(c), add_special_tokens=False)["input_ids"] for c in chats]
-    width = max(map(len, ids))
-    input_ids = torch.full((len(ids), width), scorer.pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for row, x in enumerate(ids):
-        input_ids[row, width - len(x):] = torch.tensor(x)
-        mask[row, width - len(x):] = 1
-    return input_ids, mask
-
-
-def test_rows_that_stop_leave_the_batch_and_answer_as_generate_does(scorer, monkeypatch):
-    input_ids, mask = left_padded(scorer, CHATS)
-    monkeypatch.setattr(scorer, "stop_ids", [])
-    with torch.no_grad():
-        free = scorer._greedy(input_ids, mask, 12)
-    assert all(len(t) == 12 for t in free)
-    stops = sorted({free[0][2], free[1][5]})   # two rows stop early, at different steps; the rest go on
-    monkeypatch.setattr(scorer, "stop_ids", stops)
-    with torch.no_grad():
-        ours = scorer._greedy(input_ids, mask, 12)
-        theirs = scorer.model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=12, do_sample=False,
-                                       eos_token_id=stops, pad_token_id=scorer.pad_id)[:, input_ids.shape[1]:]
-    assert len(ours[0]) <= 3 and len(ours[1]) <= 6
-    for row, tokens in enumerate(ours):
-        expected = theirs[row].tolist()
-        cut = next((j + 1 for j, t in enumerate(expected) if t in stops), len(expected))
-        assert tokens == expected[:cut]
-
-
 def test_text_nll_counts_every_token_after_the_first_of_each_window(scorer):
     text = "The river ran past the old mill. " * 20
     nll, count = scorer.text_nll(text, adapter=False, window=64)
