@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QScrollArea, QSplitter, QToolButton,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QScrollArea, QSplitter,
                                QVBoxLayout, QWidget)
 
 from core.config import GENERATED_FORMATS, ConfigError, FormatConfig
@@ -68,17 +68,9 @@ class FormatPage(QWidget):
         self.writer: WriterChooser = self.form.editors["writer"]
         self.writer.changed.connect(lambda _text: self._explain_goal())
         self.form.editors["format"].currentTextChanged.connect(self._format_changed)
-        self.more_button = QToolButton()
-        self.more_button.setObjectName("allSettings")
-        self.more_button.setText(tr("All settings"))
-        self.more_button.setToolTip(tr("The settings this format does not read, and the rest"))
-        self.more_button.setCheckable(True)
-        self.more_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.more_button.setAutoRaise(True)
-        self.more_button.toggled.connect(self._show_more)
         self.form.arrange(relevant("style", "chat"))
         self.more = self.form.more
-        self._show_more(False)
+        self.more_button = self.form.more_button("allSettings", tr("The settings this format does not read, and the rest"))
 
         self.preview_button = QPushButton(tr("Preview samples"))
         self.preview_button.clicked.connect(self.preview)
@@ -178,10 +170,6 @@ class FormatPage(QWidget):
         goal, fmt = self.goals.goal(), self.form.editors["format"].currentText()
         self.form.arrange(relevant(goal, fmt))
         self._explain_goal()
-
-    def _show_more(self, shown: bool) -> None:
-        self.more.setVisible(shown)
-        self.more_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def _explain_goal(self) -> None:
         """Under the knowledge goal: who writes the restatements, and what that means."""

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox,
-                               QWidget)
+                               QToolButton, QWidget)
 
 from core.config import ConfigError, from_dict, to_dict
 from gui.i18n import N_, tr
@@ -174,6 +174,24 @@ class ConfigForm(QWidget):
                 layout.addRow(self.labels[name], self.editors[name])
                 self.labels[name].show()
                 self.editors[name].show()
+
+    def more_button(self, name: str, tip: str) -> QToolButton:
+        """An "All settings" button that shows and hides ``self.more`` (call ``arrange`` first)."""
+        button = QToolButton()
+        button.setObjectName(name)
+        button.setText(tr("All settings"))
+        button.setToolTip(tip)
+        button.setCheckable(True)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setAutoRaise(True)
+
+        def show(shown: bool) -> None:
+            self.more.setVisible(shown)
+            button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+        button.toggled.connect(show)
+        show(False)
+        return button
 
     def shown(self) -> tuple[list[str], list[str]]:
         """The fields in this form and those in ``more``, in their order on screen."""

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QScrollArea, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from core.config import ConfigError, EvalConfig, TrainConfig
 from core.formats.goals import apply_goal
@@ -40,16 +39,8 @@ class TrainSettings(QScrollArea):
         self.form = ConfigForm(TrainConfig, FORM_FIELDS)
         self.form.editors["plan"].currentIndexChanged.connect(lambda _i: self.plan_changed(self.form.choice("plan")))
         self.form.arrange(FIRST_FIELDS)
-        self.more_button = QToolButton()
-        self.more_button.setObjectName("allTrainSettings")
-        self.more_button.setText(tr("All settings"))
-        self.more_button.setToolTip(tr("Precision, LoRA details, saving, early stopping and the rest"))
-        self.more_button.setCheckable(True)
-        self.more_button.setArrowType(Qt.ArrowType.RightArrow)
-        self.more_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.more_button.setAutoRaise(True)
-        self.more_button.toggled.connect(self._show_more)
-        self.form.more.setVisible(False)
+        self.more_button = self.form.more_button("allTrainSettings",
+                                                 tr("Precision, LoRA details, saving, early stopping and the rest"))
         self.plan_hint = QLabel(tr(AUTO_HINT))
         self.plan_hint.setObjectName("planHint")
         self.plan_hint.setWordWrap(True)
@@ -74,10 +65,6 @@ class TrainSettings(QScrollArea):
         self.setMinimumWidth(max(300, settings.minimumSizeHint().width()
                                  + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()))
         self.setMaximumWidth(max(380, self.minimumWidth()))
-
-    def _show_more(self, shown: bool) -> None:
-        self.form.more.setVisible(shown)
-        self.more_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def load(self, project: Project) -> None:
         self.form.set_value(project.settings("train"))
