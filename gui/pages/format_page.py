@@ -70,7 +70,8 @@ class FormatPage(QWidget):
         self.form.editors["format"].currentTextChanged.connect(self._format_changed)
         self.form.arrange(relevant("style", "chat"))
         self.more = self.form.more
-        self.more_button = self.form.more_button("allSettings", tr("The settings this format does not read, and the rest"))
+        self.more_button = self.form.more_button("allSettings",
+                                                 tr("The settings this format does not read, and the rest"))
 
         self.preview_button = QPushButton(tr("Preview samples"))
         self.preview_button.clicked.connect(self.preview)
