@@ -25,6 +25,17 @@ def page(qtbot, tmp_path):
     state.jobs.stop_all()
 
 
+def evaluated_project(folder) -> Project:
+    """A project with one run whose summary holds a verdict."""
+    project = Project.open(folder)
+    run = project.runs_dir / "20260101-000000"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text("train: {}\n", encoding="utf-8")
+    (run / "summary.json").write_text(json.dumps({"verdict": "Learned 3 of 20 questions about your books (base 1). "
+                                                             "Kept 92% of general answers."}), encoding="utf-8")
+    return project
+
+
 def test_create_by_name_and_place_then_reopen_from_the_list(qtbot, page, tmp_path, monkeypatch):
     said = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: said.append(text))
@@ -55,12 +66,7 @@ def test_recent_list_shows_numbers_and_a_missing_folder(qtbot, page, tmp_path, m
 
     from core.overview import overview
 
-    other = Project.open(tmp_path / "other")
-    run = other.runs_dir / "20260101-000000"
-    run.mkdir(parents=True)
-    (run / "config.yaml").write_text("train: {}\n", encoding="utf-8")
-    (run / "summary.json").write_text(json.dumps({"verdict": "Learned 3 of 20 questions about your books (base 1). "
-                                                             "Kept 92% of general answers."}), encoding="utf-8")
+    other = evaluated_project(tmp_path / "other")
     page.state.open_project(other.root)
     page.state.open_project(tmp_path / "first")
     rows = {page.table.item(r, 0).text(): r for r in range(page.table.rowCount())}
@@ -89,12 +95,7 @@ def test_recent_list_shows_numbers_and_a_missing_folder(qtbot, page, tmp_path, m
 def test_a_projects_verdict_reads_in_russian(qtbot, russian, tmp_path):
     from gui.pages.project_page import ProjectPage
 
-    project = Project.open(tmp_path / "книги")
-    run = project.runs_dir / "20260101-000000"
-    run.mkdir(parents=True)
-    (run / "config.yaml").write_text("train: {}\n", encoding="utf-8")
-    (run / "summary.json").write_text(json.dumps({"verdict": "Learned 3 of 20 questions about your books (base 1). "
-                                                             "Kept 92% of general answers."}), encoding="utf-8")
+    project = evaluated_project(tmp_path / "книги")
     state = AppState(project)
     page = ProjectPage(state)
     qtbot.addWidget(page)
