@@ -125,6 +125,8 @@ def pick_sentences(text: str, n: int) -> list[str]:
     return [balance_quotes(found[i]) for i in sorted(best) if score[i] > 0]
 
 
+# A web address is where a fact is published, not a fact a reader asks for.
+ADDRESS = re.compile(r"(?:https?://|www\.)[^\s)]+|\b[\w.-]+\.(?:org|com|net|io|ru|html?)(?:/[^\s)]*)?", re.IGNORECASE)
 _TITLES = {"Mr", "Mrs", "Ms", "Miss", "Dr", "Sir", "Lady", "Lord", "St", "I"}
 
 
@@ -141,7 +143,10 @@ def answer_terms(sentence: str, avoid: str = "", rare: dict[str, int] | None = N
     rare = rare or {}
     avoid_words = {w[:5] for w in words(avoid)}
     candidates: dict[str, tuple] = {}
+    addresses = [m.span() for m in ADDRESS.finditer(sentence)]
     for i, m in enumerate(re.finditer(r"\w[\w.\-_/+]*\w|\w", sentence)):
+        if any(a <= m.start() < b for a, b in addresses):
+            continue
         t = m.group().rstrip(".")
         low = t.lower()
         if low[:5] in avoid_words or len(t) < 2 or low in STOPWORDS or t in _TITLES:

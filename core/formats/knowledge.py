@@ -28,11 +28,12 @@ from collections import Counter
 
 from core.config import FormatConfig
 from core.events import CancelToken, Cancelled, Reporter, StageReporter
+from core.formats.cue_questions import cue_questions
 from core.formats.checks import (REPETITION, UNFINISHED, UNGROUNDED, answer_terms, copied_share, fit_reply,
                                  grounding, pick_sentences, repetitive, token_pieces, words)
 from core.project import Project, append_jsonl, read_jsonl
 
-VERSION = 4
+VERSION = 5  # 5: answer terms are never web addresses
 KINDS = ("paraphrase", "summary", "facts", "simple", "entity", "qa")
 INVENTED = "invents names or numbers"
 EXAMPLE = ("Tom planted three apple trees behind the barn in April. By autumn the smallest tree had already given "
@@ -267,6 +268,11 @@ def samples_of(record: dict, chunk: dict, config: FormatConfig) -> tuple[list[di
     for pair in record.get("pairs", []):
         kept.append({"kind": "question", "question": pair["question"], "answer": pair["sentence"],
                      "sentence": pair["sentence"], "origin": pair["origin"]})
+        if pair["origin"] == "in place":  # once per target: the same fact asked by what it is about
+            for asked in cue_questions(pair["sentence"], pair["answer"], chunk.get("title") or "",
+                                       chunk.get("language") or "en"):
+                kept.append({"kind": "question", "question": asked, "answer": pair["sentence"],
+                             "sentence": pair["sentence"], "origin": "cues"})
     return kept, dropped
 
 
