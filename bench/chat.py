@@ -1,16 +1,27 @@
-"""Chat speed and export cost, measured side by side in one run on the embedded SmolLM2.
+"""Chat speed, measured side by side in one run on the embedded SmolLM2: base, adapter and merged,
+llama.cpp vs transformers, decode tokens/s and first-token latency.
 
-Trains a tiny adapter (or reuses --project's newest run), exports it, then measures with the
-same prompt and the same number of greedy tokens:
-  - decode tokens/s and first-token latency: llama.cpp (base GGUF + adapter) vs transformers+PEFT
-  - seconds to export the GGUF adapter and the merged Q8_0 file
-Last line: ``ratio: X`` = llama.cpp decode tokens/s ÷ transformers decode tokens/s.
+Trains a tiny adapter (or reuses --project's newest run), exports it (adapter GGUF and merged Q8_0),
+then measures the same prompt and the same number of greedy tokens on six sides:
 
-    python bench/chat.py [--project DIR] [--tokens 128]
+  llama.cpp     base GGUF · base GGUF + adapter GGUF · merged Q8_0 GGUF
+  transformers  base · base + PEFT adapter · adapter merged into the weights
+
+Noise-proof: after a warm-up of every side, ``--rounds`` rounds run every side once, in an order
+that alternates round by round (A B … then … B A), and each round's llama.cpp ÷ transformers ratio
+is taken within the round (both sides saw the same load). Medians with min–max are printed, with
+the load average before and after. Last lines: ``first_token_s: X`` (llama.cpp with the adapter,
+median: what a user waits for in the Chat page) and ``ratio: X`` (median per-round llama.cpp ÷
+transformers decode tokens/s, adapter sides).
+
+    python bench/chat.py [--project DIR] [--tokens 96] [--rounds 5]
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -19,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PROMPT = "Explain in detail how Scriptorium turns books into a tuned language model."
+FIRST_TOKEN_GOAL_S = 0.3
 
 
 def timed_stream(stream, tokenizer) -> tuple[float, float, int]:
@@ -41,14 +53,36 @@ def timed_stream(stream, tokenizer) -> tuple[float, float, int]:
     return latency, rate, n
 
 
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} ({min(values):.3f}–{max(values):.3f})"
+
+
+def sides(project, run: str):
+    """name → (chat object, adapter flag): the six things a user can chat with."""
+    from core.chat import TransformersChat
+    from core.chat.llamacpp_backend import LlamaCppChat
+
+    export = project.root / "exports" / run
+    info = json.loads((project.run_dir(run) / "run.json").read_text(encoding="utf-8"))
+    llama = LlamaCppChat.from_run(project, run)
+    merged_llama = LlamaCppChat(next(export.glob("merged-*.gguf")), None, info)
+    hf = TransformersChat.from_run(project, run)
+    merged_hf = TransformersChat.from_run(project, run)
+    merged_hf.model = merged_hf.model.merge_and_unload()
+    merged_hf.has_adapter = False
+    return {"llama.cpp base": (llama, False), "llama.cpp adapter": (llama, True),
+            "llama.cpp merged": (merged_llama, False), "transformers base": (hf, False),
+            "transformers adapter": (hf, True), "transformers merged": (merged_hf, False)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--project", help="project with a trained run (default: train a tiny one)")
-    parser.add_argument("--tokens", type=int, default=128, help="tokens to generate per measurement")
+    parser.add_argument("--tokens", type=int, default=96, help="tokens to generate per measurement")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (sides alternate their order)")
     args = parser.parse_args()
 
-    from core.chat import TransformersChat
-    from core.chat.llamacpp_backend import LlamaCppChat
+    from core.cli import _quiet_libraries
     from core.config import ChatConfig, CorpusConfig, FormatConfig, ModelConfig, TrainConfig
     from core.demo import MANUAL
     from core.export.job import export_run
@@ -57,13 +91,13 @@ def main() -> None:
     from core.project import Project
     from core.train import train
 
+    _quiet_libraries()
     project = Project.open(args.project or tempfile.mkdtemp(prefix="bench-chat-"))
     if not project.runs():
         print("training a 4-step adapter on the manual…", file=sys.stderr)
         ingest(project, [MANUAL], load_tokenizer(resolve("embedded")), CorpusConfig(chunk_tokens=128))
         train(project, ModelConfig(), FormatConfig(), TrainConfig(steps=4, eval_every=0))
     run = project.run_dir().name
-
     t = time.perf_counter()
     export_run(project, run, "adapter", verify=False)
     adapter_s = time.perf_counter() - t
@@ -71,25 +105,43 @@ def main() -> None:
     export_run(project, run, "merged", "Q8_0", verify=False)
     merged_s = time.perf_counter() - t
 
-    # Greedy, no repetition penalty: both sides compute the same thing (and usually the same text).
+    # Greedy, no repetition penalty: every side computes the same thing (and usually the same text).
     settings = ChatConfig(max_new_tokens=args.tokens, temperature=0.0, repetition_penalty=1.0)
     tokenizer = load_tokenizer(resolve("embedded"))
-    results = {}
-    for name, chat in (("transformers", TransformersChat.from_run(project, run)),
-                       ("llama.cpp", LlamaCppChat.from_run(project, run))):
-        messages = chat.messages(PROMPT, settings)
-        timed_stream(chat.stream(messages, settings, adapter=True), tokenizer)  # warm-up
-        results[name] = timed_stream(chat.stream(messages, settings, adapter=True), tokenizer)
-        del chat
+    chats = sides(project, run)
+    names = list(chats)
 
-    print(f"{'backend':<14}{'first token s':>15}{'decode tok/s':>15}{'tokens':>8}")
-    for name, (latency, rate, n) in results.items():
-        print(f"{name:<14}{latency:>15.3f}{rate:>15.1f}{n:>8}")
+    def measure(name: str) -> tuple[float, float, int]:
+        chat, adapter = chats[name]
+        return timed_stream(chat.stream(chat.messages(PROMPT, settings), settings, adapter=adapter), tokenizer)
+
+    load_before = os.getloadavg()
+    for name in names:
+        measure(name)  # warm-up: first calls allocate caches and threads
+    results: dict[str, list[tuple[float, float, int]]] = {n: [] for n in names}
+    ratios, latency_ratios = [], []
+    for r in range(args.rounds):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            results[name].append(measure(name))
+        llama, hf = results["llama.cpp adapter"][-1], results["transformers adapter"][-1]
+        ratios.append(llama[1] / max(hf[1], 1e-9))
+        latency_ratios.append(hf[0] / max(llama[0], 1e-9))
+    load_after = os.getloadavg()
+
+    print(f"{'side':<22}{'first token s':>26}{'decode tok/s':>26}{'tokens':>8}")
+    for name in names:
+        rows = results[name]
+        print(f"{name:<22}{spread([x[0] for x in rows]):>26}{spread([x[1] for x in rows]):>26}"
+              f"{statistics.median(x[2] for x in rows):>8.0f}")
     print(f"export: adapter GGUF {adapter_s:.2f} s, merged Q8_0 GGUF {merged_s:.2f} s")
-    ratio = results["llama.cpp"][1] / max(results["transformers"][1], 1e-9)
-    print(f"first-token latency ratio (transformers ÷ llama.cpp): "
-          f"{results['transformers'][0] / max(results['llama.cpp'][0], 1e-9):.2f}")
-    print(f"ratio: {ratio:.2f}")
+    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; {args.rounds} rounds, "
+          f"sides alternating")
+    print(f"first-token ratio (transformers ÷ llama.cpp, adapter, per round): {spread(latency_ratios)}")
+    first = statistics.median(x[0] for x in results["llama.cpp adapter"])
+    print(f"decode ratio (llama.cpp ÷ transformers, adapter, per round): {spread(ratios)}")
+    print(f"first-token goal ≤ {FIRST_TOKEN_GOAL_S} s: {'met' if first <= FIRST_TOKEN_GOAL_S else 'missed'}")
+    print(f"first_token_s: {first:.3f}")
+    print(f"ratio: {statistics.median(ratios):.2f}")
 
 
 if __name__ == "__main__":
