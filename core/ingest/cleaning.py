@@ -33,9 +33,27 @@ _GUTENBERG_LICENSE = re.compile(r"FULL PROJECT GUTENBERG LICEN[CS]E", re.I)
 
 
 # ------------------------------------------------------------------ line steps
+_LETTER = re.compile(r"[^\W\d_]")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_HYPHEN_LETTER = re.compile(r"-(?=[^\W\d_])")  # (a lookbehind for the letter before is ~100x slower)
+
+
 def compounds_in(text: str) -> set[str]:
-    """Hyphenated words written mid-line: their line-end breaks keep the hyphen ("well-known")."""
-    return {m.lower() for m in _COMPOUND.findall(text)}
+    """Hyphenated words written mid-line: their line-end breaks keep the hyphen ("well-known").
+
+    The same words as ``_COMPOUND.findall`` (tested), found from the hyphens: a regex trying a word
+    at every letter of a book spends most of a PDF's cleaning time failing."""
+    found, last = set(), 0
+    for m in _HYPHEN_LETTER.finditer(text):
+        hyphen = m.start()
+        if not hyphen or not _LETTER.match(text, hyphen - 1) or (last and hyphen <= last):
+            continue  # its left word is the previous compound's end ("a-b-c" gives "a-b", as findall does)
+        left = hyphen
+        while left > last and _LETTER.match(text, left - 1):
+            left -= 1
+        last = _LETTERS.match(text, hyphen + 1).end()
+        found.add(text[left:last].lower())
+    return found
 
 
 def join_hyphens(text: str, compounds: set[str] | None = None) -> tuple[str, int]:

@@ -248,9 +248,13 @@ def _page_text(page, textpage) -> str:
     width, height = page.get_size()
     middle = width / 2
     step = max(1, count // 40)
-    sample = [textpage.get_rect(i) for i in range(0, count, step)]
-    if sum(1 for r in sample if r[0] < middle < r[2]) > 0.3 * len(sample):
-        return textpage.get_text_range()  # lines run across the middle: one column (the usual page)
+    sampled = range(0, count, step)
+    enough, crossing = 0.3 * len(sampled), 0
+    for i in sampled:  # (stops as soon as the answer is known: on a usual page after a dozen lines)
+        r = textpage.get_rect(i)
+        crossing += r[0] < middle < r[2]
+        if crossing > enough:
+            return textpage.get_text_range()  # lines run across the middle: one column (the usual page)
     rects = [textpage.get_rect(i) for i in range(count)]
     gutter = _gutter(rects, width)
     if gutter is None:

@@ -148,3 +148,16 @@ def test_long_text_still_finds_noise_its_first_megabyte_shows():
     noisy = "Tbe ma n w ent to t he riv er and s aw t he b oat."
     hits = suspicious_indices([noisy] + clean + [noisy])
     assert {0, len(clean) + 1} <= hits
+
+
+def test_compounds_found_from_hyphens_equal_the_word_regex():
+    import random
+
+    from core.ingest.cleaning import _COMPOUND, compounds_in
+
+    rng = random.Random(0)
+    for alphabet in ("ab-c- Д_ж1²\n-é\u0301xyz", "a-b", "ab- -\n", "x-y-z-1_"):
+        for _ in range(3000):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+            assert compounds_in(text) == {m.lower() for m in _COMPOUND.findall(text)}, text
+    assert compounds_in("a well-known, up-to-date text") == {"well-known", "up-to"}
