@@ -199,6 +199,14 @@ def strip_running_lines(pages: list[list[str]]) -> tuple[list[list[str]], int]:
     edges = [set(range(min(_EDGE, len(p)))) | set(range(max(len(p) - _EDGE, 0), len(p))) for p in pages]
     exact: Counter = Counter()
     numbered: dict[str, Counter] = defaultdict(Counter)
+    shapes: dict[str, tuple[list[str], str]] = {}  # line → (its numbers, the line with "#" for them)
+
+    def shape(line: str) -> tuple[list[str], str]:
+        if line not in shapes:
+            numbers = _DIGITS.findall(line)
+            shapes[line] = numbers, (_DIGITS.sub("#", line) if numbers else line)
+        return shapes[line]
+
     for index, (page, edge) in enumerate(zip(pages, edges)):
         seen = set()
         for i in edge:
@@ -207,11 +215,11 @@ def strip_running_lines(pages: list[list[str]]) -> tuple[list[list[str]], int]:
                 continue
             seen.add(line)
             exact[line] += 1
-            numbers = _DIGITS.findall(line)
+            numbers, key = shape(line)
             if numbers:
                 # A page number differs from the page index by a constant: that offset repeats.
                 for pos, number in enumerate(numbers[:4]):
-                    numbered[_DIGITS.sub("#", line)][(pos, int(number) - index)] += 1
+                    numbered[key][(pos, int(number) - index)] += 1
     repeated = {line for line, n in exact.items() if n >= 3 and len(pages) >= 3}
     page_offsets = {key: off for key, offsets in numbered.items() for off, n in offsets.most_common(1)
                     if n >= 3 or (n >= 2 and len(pages) <= 4)}
@@ -225,8 +233,7 @@ def strip_running_lines(pages: list[list[str]]) -> tuple[list[list[str]], int]:
                 if line in repeated:
                     drop = True
                 else:
-                    numbers = _DIGITS.findall(line)
-                    key = _DIGITS.sub("#", line)
+                    numbers, key = shape(line)
                     pos, offset = page_offsets.get(key, (99, 0))
                     if pos < len(numbers) and int(numbers[pos]) - index == offset:
                         drop = True
