@@ -96,11 +96,9 @@ def ensure_exam(project: Project, config: EvalConfig, report: Reporter | None = 
 def exam_writer(project: Project, report: Reporter | None = None):
     """The model that writes the exam: the fast writer (llama.cpp) when there is one, else transformers."""
     from core.config import FormatConfig
-    from core.formats import generate
+    from core.formats.writers import load_writer
 
-    if hasattr(generate, "load_writer"):
-        return generate.load_writer(project.model.source, FormatConfig(gen_batch_size=8), report)
-    return generate.BatchGenerator.load(project.model.source, FormatConfig(gen_batch_size=8), report)
+    return load_writer(project.model.source, FormatConfig(gen_batch_size=8), report)
 
 
 def probe_sets(config: EvalConfig, languages: list[str]) -> list[tuple[str, list[Question]]]:

@@ -228,12 +228,9 @@ class KnowledgeSummary:
 
 def load_writer(project: Project, config: FormatConfig, report: Reporter | None = None):
     """The model that writes generated samples: ``config.writer`` or the base model; llama.cpp when it can."""
-    from core.formats import generate
+    from core.formats.writers import load_writer as load
 
-    source = config.writer or project.model.source
-    if hasattr(generate, "load_writer"):
-        return generate.load_writer(source, config, report)
-    return generate.BatchGenerator.load(source, config, report)
+    return load(config.writer or project.model.source, config, report)
 
 
 def load_dataset_meta(project: Project, fmt: str) -> dict:

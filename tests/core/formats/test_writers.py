@@ -128,3 +128,16 @@ def test_a_partly_written_store_resumes_with_the_same_writer(monkeypatch, tmp_pa
                       "chunk": c["chunk"], "model": model_id, "original": c["text"], "paraphrase": "x", "finished": True})
     monkeypatch.setattr(core.models, "load_model", lambda *a, **k: pytest.fail("nothing to generate, nothing to load"))
     assert generate(project, config, CHUNKS).reused == 2
+
+
+@needs_gguf
+def test_knowledge_replay_and_exam_are_written_by_llama_cpp_for_a_gguf_base(tmp_path):
+    """The knowledge recipe, replay and the exam ask the builder / evaluation for their writer: for
+    a GGUF base that is llama.cpp (it was transformers' fp32 model for all three, several times slower)."""
+    from core.evaluate.job import exam_writer
+    from core.formats.builder import load_writer as builder_writer
+
+    project = Project.open(tmp_path / "p")
+    project.set_model(ModelConfig("embedded"))
+    assert isinstance(builder_writer(project, FormatConfig(format="knowledge")), LlamaCppWriter)
+    assert isinstance(exam_writer(project), LlamaCppWriter)
