@@ -7,7 +7,11 @@ faster. Printed: real (non-padding) tokens/s of both, MFU of both (training FLOP
 machine's matmul peak measured in this run, bf16 for ours when used, fp32 for the baseline),
 peak RSS of each side (each runs in its own process), and last the line ``ratio: X`` = our real tokens/s ÷ the baseline's.
 
-    python bench/train.py [--steps 8] [--samples 48]
+Noise-proof: ``--rounds`` rounds, each running both sides (fresh processes) in an order that
+alternates round by round; the ratio is taken within each round and the median printed with its
+min and max, beside the load average.
+
+    python bench/train.py [--steps 8] [--samples 48] [--rounds 3]
 """
 from __future__ import annotations
 
@@ -144,47 +148,77 @@ def side(args) -> dict:
             "config": json.loads((Path(resolved.load_dir) / "config.json").read_text())}
 
 
+def run_side(name: str, args) -> dict:
+    import json
+    import subprocess
+
+    out = subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--samples", str(args.samples),
+                          "--block", str(args.block), "--side", name], capture_output=True, text=True)
+    line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
+    if out.returncode or not line:
+        sys.exit(f"{name} side failed:\n{out.stderr[-3000:]}")
+    return json.loads(line[-1][7:])
+
+
+def spread(values: list[float], digits: int = 2) -> str:
+    import statistics
+
+    return f"{statistics.median(values):.{digits}f} (min {min(values):.{digits}f}, max {max(values):.{digits}f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--samples", type=int, default=48)
     parser.add_argument("--block", type=int, default=512)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of both sides, their order alternating")
     parser.add_argument("--side", choices=["baseline", "ours"], help=argparse.SUPPRESS)  # internal: one child
     args = parser.parse_args()
 
     import json
-    import subprocess
+    import os
+    import statistics
 
     if args.side:
         print("RESULT " + json.dumps(side(args)), flush=True)
         return
+    load_before = os.getloadavg()
     peak = {"fp32": matmul_peak("float32"), "bf16": matmul_peak("bfloat16")}
-    results = {}
-    for name in ("baseline", "ours"):
-        out = subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--samples", str(args.samples),
-                              "--block", str(args.block), "--side", name], capture_output=True, text=True)
-        line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
-        if out.returncode or not line:
-            sys.exit(f"{name} side failed:\n{out.stderr[-3000:]}")
-        results[name] = json.loads(line[-1][7:])
-    base, ours = results["baseline"], results["ours"]
+    rounds: list[dict] = []
+    # Each round runs both sides, each in a fresh process, the order alternating (B O, O B, …): the
+    # ratio is taken within a round, where both saw about the same load from the neighbours.
+    for r in range(args.rounds):
+        order = ("baseline", "ours") if r % 2 == 0 else ("ours", "baseline")
+        rounds.append({name: run_side(name, args) for name in order})
+        print(json.dumps({"round": r + 1, **{k: round(v["tokens_per_s"], 1) for k, v in rounds[-1].items()},
+                          "load": round(os.getloadavg()[0], 2)}), flush=True)
     from core.config import TrainConfig
 
-    parts = flops_per_token(ours.pop("config"), base["all_lengths"], TrainConfig().lora_r)  # both sides' rank
+    base, ours = rounds[0]["baseline"], rounds[0]["ours"]
+    parts = flops_per_token(ours["config"], base["all_lengths"], TrainConfig().lora_r)  # both sides' rank
     per_token = sum(parts.values())
     lo, mid, hi = base["lengths"]
-    print(f"{base['samples']} samples, tokens min/median/max {lo}/{mid}/{hi}; each side in its own process")
-    base_mfu = base["tokens_per_s"] * per_token / (peak["fp32"] * 1e9)
-    ours_mfu = ours["tokens_per_s"] * per_token / (peak[ours["precision"]] * 1e9)
+    print(f"{base['samples']} samples, tokens min/median/max {lo}/{mid}/{hi}; each side in its own process, "
+          f"{args.rounds} rounds, order alternating; load average before {load_before[0]:.2f}, "
+          f"after {os.getloadavg()[0]:.2f}")
+
+    def column(name: str, key: str) -> list[float]:
+        return [r[name][key] for r in rounds]
+
+    base_tps, ours_tps = column("baseline", "tokens_per_s"), column("ours", "tokens_per_s")
+    base_mfu = [t * per_token / (peak["fp32"] * 1e9) for t in base_tps]
+    ours_mfu = [t * per_token / (peak[r["ours"]["precision"]] * 1e9) for t, r in zip(ours_tps, rounds)]
     print("training FLOPs per real token: " + ", ".join(f"{k} {v / 1e6:.0f}M" for k, v in parts.items())
           + f" = {per_token / 1e6:.0f}M")
     print(f"matmul peak here (best of 5 rounds, 1024² and 1536²): fp32 {peak['fp32']:.0f} GFLOP/s, bf16 {peak['bf16']:.0f} GFLOP/s")
-    print(f"baseline (Trainer+PEFT, pad to longest, fp32, {base['per_step']} samples/step): "
-          f"{base['tokens_per_s']:.0f} real tokens/s, MFU {base_mfu:.2f}, {base['seconds']:.1f} s, "
-          f"peak RSS {base['peak_rss_mb']:.0f} MB")
-    print(f"ours ({ours['precision']}, packed {ours['packing']:.0%} real tokens): {ours['tokens_per_s']:.0f} real "
-          f"tokens/s, MFU {ours_mfu:.2f}, peak RSS {ours['peak_rss_mb']:.0f} MB")
-    print(f"ratio: {ours['tokens_per_s'] / base['tokens_per_s']:.2f}")
+    print(f"baseline (Trainer+PEFT, pad to longest, fp32, {base['per_step']} samples/step): real tokens/s "
+          f"{spread(base_tps, 0)}, MFU {spread(base_mfu)}, peak RSS {max(column('baseline', 'peak_rss_mb')):.0f} MB")
+    print(f"ours ({ours['precision']}, packed {ours['packing']:.0%} real tokens): real tokens/s {spread(ours_tps, 0)}, "
+          f"MFU {spread(ours_mfu)}, peak RSS {max(column('ours', 'peak_rss_mb')):.0f} MB")
+    ratios = [o / b for o, b in zip(ours_tps, base_tps)]
+    print(f"ratio per round: {spread(ratios)}")
+    print(f"mfu: {statistics.median(ours_mfu):.2f}")
+    print(f"ratio: {statistics.median(ratios):.2f}")
 
 
 if __name__ == "__main__":
