@@ -2,7 +2,9 @@
 llama.cpp vs transformers, decode tokens/s and first-token latency.
 
 Trains a tiny adapter (or reuses --project's newest run), exports it (adapter GGUF and merged Q8_0),
-then measures the same prompt and the same number of greedy tokens on six sides:
+then measures a new question each round (the same for every side in a round; a chat's system
+prompt and template may come from llama.cpp's cache, as in the Chat page) and the same number of
+greedy tokens on six sides:
 
   llama.cpp     base GGUF · base GGUF + adapter GGUF · merged Q8_0 GGUF
   transformers  base · base + PEFT adapter · adapter merged into the weights
@@ -29,7 +31,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-PROMPT = "Explain in detail how Scriptorium turns books into a tuned language model."
+# A new question every round (the same for every side within a round): as in a real chat, only the
+# system prompt and the template around the question can come from llama.cpp's cache.
+QUESTIONS = ("Explain in detail how Scriptorium turns books into a tuned language model.",
+             "What should I check before I train a model on my own notes?",
+             "Describe the steps to export a fine-tuned model for Ollama.",
+             "Why does a small language model forget things after fine-tuning?",
+             "How can I tell whether a model has learned the facts of a book?",
+             "Write a short story about a lighthouse keeper and his journal.",
+             "Compare reading a PDF and reading an EPUB file for a computer program.",
+             "Give me three tips for writing clear documentation for a tool.")
 FIRST_TOKEN_GOAL_S = 0.3
 
 
@@ -111,18 +122,19 @@ def main() -> None:
     chats = sides(project, run)
     names = list(chats)
 
-    def measure(name: str) -> tuple[float, float, int]:
+    def measure(name: str, question: str) -> tuple[float, float, int]:
         chat, adapter = chats[name]
-        return timed_stream(chat.stream(chat.messages(PROMPT, settings), settings, adapter=adapter), tokenizer)
+        return timed_stream(chat.stream(chat.messages(question, settings), settings, adapter=adapter), tokenizer)
 
     load_before = os.getloadavg()
     for name in names:
-        measure(name)  # warm-up: first calls allocate caches and threads
+        measure(name, QUESTIONS[0])  # warm-up: first calls allocate caches and threads
     results: dict[str, list[tuple[float, float, int]]] = {n: [] for n in names}
     ratios, latency_ratios = [], []
     for r in range(args.rounds):
+        question = QUESTIONS[1 + r % (len(QUESTIONS) - 1)]
         for name in (names if r % 2 == 0 else names[::-1]):
-            results[name].append(measure(name))
+            results[name].append(measure(name, question))
         llama, hf = results["llama.cpp adapter"][-1], results["transformers adapter"][-1]
         ratios.append(llama[1] / max(hf[1], 1e-9))
         latency_ratios.append(hf[0] / max(llama[0], 1e-9))

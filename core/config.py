@@ -83,7 +83,7 @@ class CorpusConfig:
 FORMATS = ("plain", "chat", "markdown", "json", "yaml", "instruction", "qa", "paraphrase", "knowledge", "custom")
 GENERATED_FORMATS = ("qa", "paraphrase")  # written by the base model itself (a long, resumable job)
 INSTRUCTION_TASKS = ("write", "continue", "chapter", "book")
-KNOWLEDGE_PARTS = ("text", "restatements", "questions")
+KNOWLEDGE_PARTS = ("text", "restatements", "questions", "cues")
 
 
 @dataclass
@@ -105,7 +105,8 @@ class FormatConfig:
     source_prefix: bool = opt(True, "knowledge: put the book and chapter before the chunk's text")
     parts: str = opt("text,restatements,questions", "knowledge: what is trained on, comma-separated: text (each chunk), "
                      "restatements (written by the writer model, and facts lists gathered from the books), questions "
-                     "(answered by the books' sentences)")
+                     "(answered by the books' sentences), cues (each fact also asked by its cue words, in other "
+                     "words and order; more steps)")
     replay: float = opt(0.0, "Share of training samples that replay the base model's own answers to general prompts "
                         "(written before training): keeps what the model knew")
     writer: str = opt("", "Model that writes generated samples and the exam: empty for the base model, or any local "

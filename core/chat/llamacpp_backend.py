@@ -255,8 +255,10 @@ class LlamaCppChat:
         cancel = cancel or CancelToken()
         prompt = self.render(messages)
         with self._lock:
+            # (no reset: llama.cpp keeps the KV cache of the tokens this prompt shares with the last
+            # one — system prompt, earlier turns — so the first token comes sooner; an adapter switch
+            # resets it, as those keys and values belong to other weights)
             self.model.set_adapter(adapter)
-            self.model.reset()
             pieces = self.model.llm.create_completion(
                 prompt, max_tokens=config.max_new_tokens, temperature=config.temperature,
                 top_p=config.top_p if config.temperature > 0 else 1.0, repeat_penalty=config.repetition_penalty,

@@ -122,8 +122,7 @@ def render_rows(chunks: list[dict], config: FormatConfig, tokenizer, eval_positi
                 items += [i for i in written if i not in exam]
             parts = {p.strip() for p in config.parts.split(",")}
             extras = [{"item": {"kind": "source"}}] if "text" in parts else []
-            extras += [{"item": i} for i in items if ("questions" if i["kind"] == "question" else "restatements")
-                       in parts]
+            extras += [{"item": i} for i in items if knowledge_part(i) in parts]
         elif config.format in GENERATED_FORMATS:
             record = (records or {}).get(chunk_key(chunk))
             if record is None:
@@ -224,6 +223,13 @@ class KnowledgeSummary:
 
     def summary(self) -> dict:
         return dict(self.counts)
+
+
+def knowledge_part(item: dict) -> str:
+    """Which of ``FormatConfig.parts`` a knowledge item belongs to."""
+    if item["kind"] != "question":
+        return "restatements"
+    return "cues" if item.get("origin") == "cues" else "questions"
 
 
 def load_writer(project: Project, config: FormatConfig, report: Reporter | None = None):

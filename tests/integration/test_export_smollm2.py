@@ -104,3 +104,22 @@ def test_llamacpp_chat_compares_base_and_tuned(trained):
     print("\nbase:", base, "\ntuned:", tuned)
     assert tuned and base and tuned != base
     assert again == tuned  # switching back and forth (KV cache reset) is deterministic
+
+
+def test_llamacpp_chat_reuses_the_shared_prefix_and_answers_the_same(trained):
+    """Consecutive messages keep llama.cpp's cache of the tokens they share (system prompt, earlier
+    turns): the replies are exactly those of a fresh model, with an adapter switch in between too."""
+    from core.chat.llamacpp_backend import LlamaCppChat
+    from core.config import ChatConfig
+    from core.export.job import export_run
+
+    project, result, *_ = trained
+    export_run(project, result.run_dir.name, "adapter", verify=False)
+    settings = ChatConfig(max_new_tokens=16, temperature=0.0, repetition_penalty=1.0)
+    asks = [("What is a book?", True), ("Name a colour.", True), ("What is a book?", True),
+            ("Name a colour.", False), ("Name a colour.", True)]
+    warm = LlamaCppChat.from_run(project, result.run_dir.name)
+    replies = [warm.reply(q, settings, adapter=a) for q, a in asks]
+    for (q, a), reply in zip(asks, replies):
+        fresh = LlamaCppChat.from_run(project, result.run_dir.name)
+        assert fresh.reply(q, settings, adapter=a) == reply, (q, a)

@@ -46,3 +46,12 @@ def test_every_in_place_pair_brings_its_cue_questions():
     items, _dropped = samples_of(record, chunk, FormatConfig(format="knowledge"))
     cues = [i for i in items if i.get("origin") == "cues"]
     assert len(cues) == 2 and all(i["answer"] == SENTENCE and i["kind"] == "question" for i in cues)
+
+
+def test_cue_questions_are_trained_on_only_when_their_part_is_asked_for():
+    from core.formats.builder import knowledge_part
+
+    assert knowledge_part({"kind": "question", "origin": "cues"}) == "cues"
+    assert knowledge_part({"kind": "question", "origin": "in place"}) == "questions"
+    assert knowledge_part({"kind": "facts"}) == "restatements"
+    assert FormatConfig(format="knowledge", parts="text,questions,cues").parts == "text,questions,cues"
