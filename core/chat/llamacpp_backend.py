@@ -152,8 +152,19 @@ class Threads:
     def measure(self, decode: Callable[[], None]) -> None:
         if not self.adapt:
             return decode()
-        wall, cpu, idle = time.perf_counter(), time.process_time(), self._idle()
+        since = self.mark()
         decode()
+        self.observe(since)
+
+    def mark(self) -> tuple[float, float, float]:
+        """Where the clocks stand now; ``observe(mark)`` later counts what happened in between."""
+        return (time.perf_counter(), time.process_time(), self._idle()) if self.adapt else (0.0, 0.0, 0.0)
+
+    def observe(self, since: tuple[float, float, float]) -> None:
+        """Count the decoding since ``since`` and decide the thread count when a window is full."""
+        if not self.adapt:
+            return
+        wall, cpu, idle = since
         self.wall += time.perf_counter() - wall
         self.cpu += time.process_time() - cpu
         self.idle += self._idle() - idle
@@ -184,6 +195,14 @@ class LlamaCppModel:
                                    verbose=False)
         self.has_adapter = adapter_gguf is not None
         self._adapter_on = self.has_adapter
+        self.threads = Threads(physical_cores())  # one thread while other processes hold the cores
+        self._threads_set = self.threads.most
+
+    def apply_threads(self) -> None:
+        """Give llama.cpp the thread count ``self.threads`` decided (prompt and decode alike)."""
+        if self.threads.current != self._threads_set:
+            self._threads_set = self.threads.current
+            self._lib.llama_set_n_threads(self.llm._ctx.ctx, self._threads_set, self._threads_set)
 
     def set_adapter(self, on: bool) -> None:
         on = on and self.has_adapter
@@ -259,11 +278,20 @@ class LlamaCppChat:
             # one — system prompt, earlier turns — so the first token comes sooner; an adapter switch
             # resets it, as those keys and values belong to other weights)
             self.model.set_adapter(adapter)
+            threads = self.model.threads
+            self.model.apply_threads()
             pieces = self.model.llm.create_completion(
                 prompt, max_tokens=config.max_new_tokens, temperature=config.temperature,
                 top_p=config.top_p if config.temperature > 0 else 1.0, repeat_penalty=config.repetition_penalty,
                 stop=self.stop_tokens or None, stream=True)
+            since = threads.mark()
             for chunk in pieces:
+                # each piece is one decode: the same accounting as the batched writer, so a reply
+                # goes on with one thread when another process takes a core (2 spinning threads
+                # on 1 free core decoded 3x slower than 1 thread, measured with bench/chat.py)
+                threads.observe(since)
+                self.model.apply_threads()
+                since = threads.mark()
                 if cancel.cancelled:
                     break
                 text = chunk["choices"][0]["text"]
