@@ -75,7 +75,7 @@ def _choice(key: str, n: int) -> int:
 def cue_questions(sentence: str, answer: str, title: str, language: str = "en", n: int = 2) -> list[str]:
     """Up to ``n`` different questions naming what ``sentence`` is about: the first by its longest cue
     phrases, the next by the phrases nearest the answer; order and wording varied by the fact. None
-    when the sentence has too few cues besides the answer."""
+    when the sentence has too few cues besides the answer (an empty list)."""
     phrases = cue_phrases(sentence, answer, title)
     if len(phrases) < 2 and not (phrases and len(phrases[0][1].split()) >= 2):
         return []

@@ -257,6 +257,7 @@ def write_chunk_records(batch: list[dict], config: FormatConfig, writer, held_ou
 def samples_of(record: dict, chunk: dict, config: FormatConfig) -> tuple[list[dict], Counter]:
     """The usable items of a chunk's record: restatements that pass the checks, all pairs."""
     kept, dropped = [], Counter()
+    cues = "cues" in {p.strip() for p in config.parts.split(",")}
     for r in record.get("restatements", []):
         length = int(2.0 * len(words(chunk["text"]))) + 20
         text, finished = fit_reply(r["text"], r["finished"], length)
@@ -268,7 +269,7 @@ def samples_of(record: dict, chunk: dict, config: FormatConfig) -> tuple[list[di
     for pair in record.get("pairs", []):
         kept.append({"kind": "question", "question": pair["question"], "answer": pair["sentence"],
                      "sentence": pair["sentence"], "origin": pair["origin"]})
-        if pair["origin"] == "in place":  # once per target: the same fact asked by what it is about
+        if cues and pair["origin"] == "in place":  # once per target: the same fact asked by what it is about
             for asked in cue_questions(pair["sentence"], pair["answer"], chunk.get("title") or "",
                                        chunk.get("language") or "en"):
                 kept.append({"kind": "question", "question": asked, "answer": pair["sentence"],

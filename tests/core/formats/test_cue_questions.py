@@ -43,7 +43,7 @@ def test_every_in_place_pair_brings_its_cue_questions():
     chunk = {"doc_id": "d" * 16, "chunk": 0, "title": "PeptoVar manual", "language": "en", "text": SENTENCE}
     record = {"pairs": [{"sentence": SENTENCE, "answer": "GFF3", "question": "q?", "origin": "in place"},
                         {"sentence": SENTENCE, "answer": "GFF3", "question": "Fill ____", "origin": "cloze"}]}
-    items, _dropped = samples_of(record, chunk, FormatConfig(format="knowledge"))
+    items, _dropped = samples_of(record, chunk, FormatConfig(format="knowledge", parts="text,questions,cues"))
     cues = [i for i in items if i.get("origin") == "cues"]
     assert len(cues) == 2 and all(i["answer"] == SENTENCE and i["kind"] == "question" for i in cues)
 
