@@ -23,7 +23,7 @@ from core.evaluate.verdict import loss_trend, summarize, verdict, warnings
 from core.events import CancelToken, Reporter, StageReporter
 from core.project import Project, ProjectError, append_jsonl, atomic_write_json, read_jsonl
 
-EVAL_VERSION = 1
+EVAL_VERSION = 2  # 2: open-book passages cut to their best sentences; reference perplexity on 2048 tokens
 
 
 class EvaluateError(RuntimeError):

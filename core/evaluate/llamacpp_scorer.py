@@ -96,10 +96,10 @@ class LlamaCppScorer:
             out.append(float(logp[np.arange(len(reply)), reply].mean()))
         return out
 
-    def text_nll(self, text: str, adapter: bool, window: int = 512, cancel: CancelToken | None = None
-                 ) -> tuple[float, int]:
+    def text_nll(self, text: str, adapter: bool, window: int = 512, cancel: CancelToken | None = None,
+                 max_tokens: int | None = None) -> tuple[float, int]:
         cancel = cancel or CancelToken()
-        ids = self._tokens(text, False)
+        ids = self._tokens(text, False)[:max_tokens]
         total, count = 0.0, 0
         for s in range(0, len(ids), window):
             piece = ids[s:s + window]

@@ -18,6 +18,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = frozenset("""the a an of in on at to for from by with and or is are was were be been it its this that what
 which who how why when where does do did has have had not can you your i he she they we не и в на что как это по
 из за от до для о об же ли бы""".split())
+MAX_CHARS = 1200  # of passages in one open-book prompt (about 300 tokens)
 OPEN_BOOK_PROMPT = ("Answer the question using these passages from the user's books.\n\n{passages}\n\n"
                     "Question: {question}")
 OPEN_BOOK_PROMPT_RU = ("Ответь на вопрос по этим отрывкам из книг пользователя.\n\n{passages}\n\n"
@@ -26,6 +27,31 @@ OPEN_BOOK_PROMPT_RU = ("Ответь на вопрос по этим отрыв�
 
 def terms(text: str) -> list[str]:
     return [w[:5] for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOP]
+
+
+def best_window(text: str, wanted: set[str], max_chars: int) -> str:
+    """The consecutive sentences of ``text`` (at most ``max_chars``) that hold most of the
+    ``wanted`` terms, the earliest such run on a tie; the whole text when it is short enough.
+
+    Whole chunks made the open-book prompts ~750 tokens each, most of it text the question is not
+    about, and a chunk cut at a fixed length could lose the very sentence that answers."""
+    if len(text) <= max_chars:
+        return text
+    from core.formats.checks import sentences
+
+    parts = sentences(text) or [text]
+    found = [set(terms(s)) & wanted for s in parts]
+    best, best_key = (0, 1), None
+    for i in range(len(parts)):
+        size, covered, j = 0, set(), i
+        while j < len(parts) and (j == i or size + 1 + len(parts[j]) <= max_chars):
+            size += len(parts[j]) + (j > i)
+            covered |= found[j]
+            j += 1
+        key = (len(covered), -i)
+        if best_key is None or key > best_key:
+            best, best_key = (i, j), key
+    return " ".join(parts[best[0]:best[1]])[:max_chars]
 
 
 @dataclass
@@ -37,9 +63,10 @@ class Passage:
     chunk: int
     score: float
 
-    def cite(self) -> str:
+    def cite(self, text: str | None = None) -> str:
+        text = self.text if text is None else text
         where = " — ".join(x for x in (self.title, self.heading) if x)
-        return f"[{where}]\n{self.text}" if where else self.text
+        return f"[{where}]\n{text}" if where else text
 
 
 class Retriever:
@@ -75,12 +102,14 @@ class Retriever:
                         self.chunks[i].get("doc_id", ""), int(self.chunks[i].get("chunk", 0)), float(scores[i]))
                 for i in best]
 
-    def prompt(self, question: str, k: int = 3, language: str = "en", max_chars: int = 3000) -> str:
-        """The question with its top-k passages in front (each cut so the prompt stays bounded)."""
+    def prompt(self, question: str, k: int = 3, language: str = "en", max_chars: int = MAX_CHARS) -> str:
+        """The question with its top-k passages in front: of each, the run of sentences that holds
+        most of the question's words, so the prompt stays short and the answer stays in it."""
         found = self.search(question, k)
         if not found:
             return question
-        per = max(300, max_chars // len(found))
-        passages = "\n\n".join(p.cite()[:per] for p in found)
+        per = max(200, max_chars // len(found))
+        wanted = set(terms(question))
+        passages = "\n\n".join(p.cite(best_window(p.text, wanted, per)) for p in found)
         template = OPEN_BOOK_PROMPT_RU if language == "ru" else OPEN_BOOK_PROMPT
         return template.format(passages=passages, question=question)

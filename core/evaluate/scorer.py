@@ -180,11 +180,11 @@ class TransformersScorer:
             out[i] = float(logp.gather(1, targets[:, None]).mean())
         return out
 
-    def text_nll(self, text: str, adapter: bool, window: int = 512, cancel: CancelToken | None = None
-                 ) -> tuple[float, int]:
-        """(summed NLL, tokens) of plain text, in windows of ``window`` tokens (each scored after
-        its first token)."""
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+    def text_nll(self, text: str, adapter: bool, window: int = 512, cancel: CancelToken | None = None,
+                 max_tokens: int | None = None) -> tuple[float, int]:
+        """(summed NLL, tokens) of plain text (its first ``max_tokens`` tokens), in windows of
+        ``window`` tokens (each scored after its first token)."""
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"][:max_tokens]
         pieces = [(ids[s:s + window], 1) for s in range(0, len(ids), window) if len(ids[s:s + window]) > 1]
         total, count = 0.0, 0
         for _i, logp, targets in self.forward_batches(pieces, adapter, cancel):

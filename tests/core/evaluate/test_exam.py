@@ -121,3 +121,18 @@ def test_retrieval_finds_the_passage(project):
     prompt = retriever.prompt("Who reads aloud on Thursdays?", 1)
     assert "Mrs. Pym" in prompt and prompt.endswith("Who reads aloud on Thursdays?")
     assert Retriever([]).search("anything") == []
+
+
+def test_open_book_keeps_the_sentences_that_answer():
+    from core.evaluate.retrieval import best_window, terms
+
+    filler = " ".join(f"Sentence {i} talks about the weather in the valley." for i in range(40))
+    text = filler + " The miller counted the boats at dawn. " + filler
+    wanted = set(terms("Who counted the boats?"))
+    window = best_window(text, wanted, 200)
+    assert "The miller counted the boats at dawn." in window and len(window) <= 200
+    assert best_window("Short text.", wanted, 200) == "Short text."          # short: all of it
+    assert len(best_window("x" * 900, wanted, 200)) == 200                   # one long sentence: cut
+    # the prompt holds the answering sentence although it lies far past a fixed-length cut
+    prompt = Retriever([{"text": text, "title": "Book", "doc_id": "d"}]).prompt("Who counted the boats?", 1)
+    assert "The miller counted the boats" in prompt and len(prompt) < 1400
