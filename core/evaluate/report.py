@@ -4,7 +4,7 @@ Used by the CLI (``python main.py evaluate``); the GUI shows the same numbers in
 """
 from __future__ import annotations
 
-LANGUAGE_NAMES = {"en": "English", "ru": "Russian"}
+from core.evaluate.fit import NAMES as LANGUAGE_NAMES
 
 
 def _cell(pair) -> str:

@@ -7,6 +7,7 @@ try. ``best_point`` is the rule that picks the checkpoint chat and export use.
 """
 from __future__ import annotations
 
+from core.evaluate.fit import NAMES
 from core.evaluate.suite import accuracy, mean_logprob, retention
 
 EXAM_SETS = ("exam", "user")
@@ -115,7 +116,7 @@ def warnings(summary: dict, floor: float, trend: dict | None = None, recipe: dic
                    "steps, or a larger base model; with look-up (open book) it can still quote them.")
     for lang, g in summary.get("general", {}).items():
         if g.get("base") and g["base"][1] and g["base"][0] == 0:
-            out.append(f"The base model answered none of the general questions in '{lang}': it does not know "
+            out.append(f"The base model answered none of the general questions in {NAMES.get(lang, repr(lang))}: it does not know "
                        f"that language, so it cannot learn books written in it. Choose a multilingual base "
                        f"model (e.g. a Qwen2.5 or Gemma folder or GGUF) on the Model page.")
     return out
