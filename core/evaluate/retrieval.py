@@ -29,6 +29,14 @@ def terms(text: str) -> list[str]:
     return [w[:5] for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOP]
 
 
+def question_language(text: str) -> str:
+    """'ru' for a mostly Cyrillic question, else 'en' (the open-book prompt's language)."""
+    from core.ingest.textstats import script_counts
+
+    letters = script_counts(text)
+    return "ru" if letters["cyrillic"] > letters["latin"] else "en"
+
+
 def best_window(text: str, wanted: set[str], max_chars: int) -> str:
     """The consecutive sentences of ``text`` (at most ``max_chars``) that hold most of the
     ``wanted`` terms, the earliest such run on a tie; the whole text when it is short enough.

@@ -8,15 +8,14 @@ passages it was given named at the top of its answer — fine-tuning vs retrieva
 Conversations are saved per project (``core.chat.conversations``: ``<project>/chats/*.jsonl``, a
 line per finished turn); the newest reopens with the project and any earlier one can be picked.
 
-"Look it up in my books" puts the passages of the corpus that best match the question (BM25,
-``core.evaluate.retrieval``) before it, so the model answers open book; the transcript keeps what
-the user typed and names the passages used on a small "sources" line (click one to read it). The
-index is built in the background on first use and kept until the corpus changes.
+"Look it up in my books" puts the best passages of the corpus (BM25, ``core.evaluate.retrieval``)
+before the question: the model answers open book; the transcript keeps what the user typed and
+names the passages on a "sources" line (click one to read it). The index is kept per corpus state.
 """
 from __future__ import annotations
 
 import html
-import re
+from types import SimpleNamespace
 
 from PySide6.QtGui import QCursor, QTextCursor
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, Q
 
 from core.config import ChatConfig, ConfigError
 from core.events import Event
+from core.evaluate.retrieval import question_language
 from gui import theme
 from gui.i18n import N_, tr
 from gui.messages import tr_message
@@ -36,12 +36,11 @@ MODES = [(N_("Tuned model"), ("tuned",)), (N_("Base model"), ("base",)),
 SIDE_LABEL = {"tuned": N_("Tuned"), "base": N_("Base"), "lookup": N_("Tuned + look-up")}
 COLUMN_TITLE = {"base": N_("Base model"), "tuned": N_("Tuned model"), "lookup": N_("Tuned + look-up in my books")}
 LOOKUP_PASSAGES = 3
-_CYRILLIC, _LATIN = re.compile("[А-Яа-яЁё]"), re.compile("[A-Za-z]")
 
 
-def text_language(text: str) -> str:
-    """'ru' for a mostly Cyrillic question, else 'en' (the open-book prompt's language)."""
-    return "ru" if len(_CYRILLIC.findall(text)) > len(_LATIN.findall(text)) else "en"
+def _saved(passage: dict) -> SimpleNamespace:
+    """A saved passage, shaped like the retriever's (what ``_show_sources`` reads)."""
+    return SimpleNamespace(**{"title": "", "heading": "", "text": "", **passage})
 
 
 class ChatPage(QWidget):
@@ -50,12 +49,10 @@ class ChatPage(QWidget):
     def __init__(self, state: AppState) -> None:
         super().__init__()
         self.state = state
-        self.backend = None          # chat backend, loaded on first use, reused per (run, backend)
-        self.backend_run: tuple | None = None
+        self.backend, self.backend_run = None, None   # chat backend, loaded on first use, reused per (run, backend)
         self.job = None
         self.conversation = None      # core.chat.conversations.Conversation: where finished turns are saved
-        self.finder = None            # the BM25 index of the corpus, with the corpus state it was built for
-        self.finder_key = None
+        self.finder = self.finder_key = None   # the BM25 index of the corpus, and the corpus state it is of
         self.passages: list = []      # every passage shown on a sources line (links point into this list)
 
         self.mode = QComboBox()
@@ -67,8 +64,7 @@ class ChatPage(QWidget):
         self.backend_box.setToolTip(tr("llama.cpp answers with the exported GGUF files (export the run first); "
                                        "it is several times faster on a CPU"))
         self.settings = ConfigForm(ChatConfig, ("max_new_tokens", "temperature"))
-        self.run_label = QLabel()
-        self.run_label.setWordWrap(True)  # a long (translated) error must not widen the window
+        self.run_label = QLabel(wordWrap=True)  # a long (translated) error must not widen the window
         self.lookup = QCheckBox(tr("Look it up in my books"))
         self.lookup.setToolTip(tr("Put the {n} passages of your books that best match your question before it: the "
                                   "model answers from them (you still see only what you typed)", n=LOOKUP_PASSAGES))
@@ -226,14 +222,14 @@ class ChatPage(QWidget):
             view.clear()
         self.passages.clear()
         for turn in self.conversation.turns if self.conversation is not None else []:
-            self._append_html(f"<p><b>{tr('You:')}</b> {_escape(turn.prompt)}</p>")
+            self._append_html(f"<p><b>{tr('You:')}</b> {html.escape(turn.prompt)}</p>")
             if turn.sources and "lookup" not in turn.answers:   # a checked look-up: every side had them
-                self._show_sources([_Saved(**p) for p in turn.sources])
+                self._show_sources([_saved(p) for p in turn.sources])
             for side, answer in turn.answers.items():
                 shown = not self.side_by_side() or side in self.mode.currentData()
                 if shown and side == "lookup" and turn.sources:
                     view = self.column_views["lookup"] if self.side_by_side() else self.transcript
-                    self._show_sources([_Saved(**p) for p in turn.sources], [view])
+                    self._show_sources([_saved(p) for p in turn.sources], [view])
                 if self._begin_side(side):
                     self._insert(answer)
 
@@ -260,7 +256,7 @@ class ChatPage(QWidget):
         run = project.run_dir()
         key = (run, self.backend_box.currentData())
         cached = self.backend if self.backend_run == key else None
-        lookup, language, corpus = self.lookup.isChecked(), text_language(prompt), self._corpus_key()
+        lookup, language, corpus = self.lookup.isChecked(), question_language(prompt), self._corpus_key()
         finder = self.finder if self.finder_key == corpus else None
 
         def job(report, cancel):
@@ -298,7 +294,7 @@ class ChatPage(QWidget):
                     "sources": sources, "run": run.name}
 
         self.input.clear()
-        self._append_html(f"<p><b>{tr('You:')}</b> {_escape(prompt)}</p>")
+        self._append_html(f"<p><b>{tr('You:')}</b> {html.escape(prompt)}</p>")
         self.send_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.mode.setEnabled(False)    # the views being written to stay where they are
@@ -383,7 +379,7 @@ class ChatPage(QWidget):
         self._finish()
 
     def on_failed(self, message: str) -> None:
-        text = tr("Could not answer: {message}", message=_escape(tr_message(message)))
+        text = tr("Could not answer: {message}", message=html.escape(tr_message(message)))
         self._append_html(f"<p style='color:{theme.color('error')}'>{text}</p>")
         self._finish()
 
@@ -402,14 +398,3 @@ class ChatPage(QWidget):
             cursor.insertBlock()
             cursor.insertHtml(html)
             view.setTextCursor(cursor)
-
-
-class _Saved:
-    """A saved passage, shaped like the retriever's (what ``_show_sources`` reads)."""
-
-    def __init__(self, title: str = "", heading: str = "", text: str = "", **_other) -> None:
-        self.title, self.heading, self.text = title, heading, text
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -7,9 +7,8 @@ quick check at an evaluation step, preparing the data), so the page never looks 
 run ends, its verdict, warnings and the checkpoint chat uses are shown above the plots.
 
 With the auto plan the settings it chooses (steps, epochs, learning rate, rank, alpha, evaluation
-points) are greyed out and say so; the run's progress bar and check schedule follow what the plan
-chose (its total steps, run.json's ``planned``). A goal chosen on the Format page is laid over
-this form too (``AppState.goal_chosen``).
+points) are greyed out and say so; the progress bar and check schedule follow the plan (run.json's
+``planned``). A goal chosen on the Format page is laid over this form too (``AppState.goal_chosen``).
 """
 from __future__ import annotations
 
@@ -29,9 +28,11 @@ from gui.evaluation import describe_point, is_quick_point, log_tail, progress_te
 from gui.i18n import N_, tr
 from gui.messages import tr_message, tr_sentences
 from gui.state import AppState
+from gui.widgets.memory_estimate import MemoryEstimateButton
 from gui.widgets.results_view import VerdictPane
 from gui.widgets.train_plot import TrainPlot
 from gui.widgets.train_settings import TrainSettings
+
 
 class TrainPage(QWidget):
     title = N_("Train")
@@ -62,14 +63,11 @@ class TrainPage(QWidget):
                                          "the settings it was started with"))
         self.resume_button.setEnabled(False)
         self.resume_button.clicked.connect(self.resume)
-        self.estimate_button = QPushButton(tr("Estimate memory"))
-        self.estimate_button.setToolTip(tr("Train 2 steps with these settings in the background and measure peak "
-                                           "memory"))
-        self.estimate_button.clicked.connect(self.estimate)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.status = QLabel(tr("Ready. Training uses the corpus, the format and the base model you chose."))
         self.status.setWordWrap(True)
+        self.estimate_button = MemoryEstimateButton(state, self._configs, self.status.setText)
         self.check_line = QLabel()
         self.check_line.setObjectName("checkLine")
         self.check_line.setWordWrap(True)
@@ -193,6 +191,22 @@ class TrainPage(QWidget):
         train_cfg, fmt_cfg, eval_cfg = configs
         project = self.state.project
         project.save_settings(format=fmt_cfg, train=train_cfg, evaluate=eval_cfg)   # the training child reads them
+        self.plots.clear()
+        self.plots.set_floor(eval_cfg.retention_floor)
+        self._update_curves()
+        self.log.clear()
+        self._show_outcome("", [], "")
+        self.check_line.setVisible(False)
+        self._launch(fmt_cfg, train_cfg, train_cfg,
+                     tr("Preparing the samples, loading the model and checking what the base model knows…")
+                     if eval_cfg.quick_exam or eval_cfg.quick_general
+                     else tr("Preparing the samples and loading the model…"))
+
+    def _launch(self, fmt_cfg: FormatConfig, train_cfg: TrainConfig, schedule: TrainConfig, phase: str,
+                resume: str | None = None) -> None:
+        """Start the training job (a new run, or ``resume``: the run of that name) and set the page
+        going; ``schedule``: the settings whose steps and evaluation points the run follows."""
+        project = self.state.project
 
         def job(report, cancel):
             from core.train.runner import run_training
@@ -200,52 +214,23 @@ class TrainPage(QWidget):
             def started(child) -> None:
                 report(Event("log", "train", "", {"child_pid": child.pid}))
 
-            # a child process: a crash or OOM kill there leaves this window alive and responsive
-            return run_training(project, project.model, fmt_cfg, train_cfg, report, cancel, on_start=started)
+            # a child process: a crash or OOM kill there leaves this window alive and responsive;
+            # a resumed run's own settings are read by the engine from its config.yaml
+            return run_training(project, project.model, fmt_cfg, train_cfg, report, cancel, on_start=started,
+                                resume=resume)
 
-        self.plots.clear()
-        self.plots.set_floor(eval_cfg.retention_floor)
-        self._update_curves()
-        self.log.clear()
-        self._show_outcome("", [], "")
-        self.check_line.setVisible(False)
-        self.progress.setRange(0, train_cfg.steps)
+        # (a new run on the auto plan has no steps yet: the bar waits, busy, for the plan's count)
+        self.progress.setRange(0, schedule.steps if resume is None else max(schedule.steps, 1))
         self.progress.setValue(0)   # before it shows: on a visible bar setValue repaints the page at once
         self.progress.setVisible(True)
         self.checking = self.final = False
-        self.schedule = (train_cfg.eval_every, train_cfg.steps)
-        self._set_phase(tr("Preparing the samples, loading the model and checking what the base model knows…")
-                        if eval_cfg.quick_exam or eval_cfg.quick_general
-                        else tr("Preparing the samples and loading the model…"))
+        self.schedule = (schedule.eval_every, schedule.steps)
+        self._set_phase(phase)
         self.start_button.setEnabled(False)
         self.resume_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.redraw.start()
         self.job = self.state.jobs.start(job, self.on_event, self.on_done, self.on_failed)
-
-    def estimate(self) -> None:
-        if (configs := self._configs()) is None:
-            return
-        train_cfg, fmt_cfg, _checks = configs
-        project = self.state.project
-
-        def job(report, cancel):
-            from core.train.memory import estimate
-            return estimate(project, project.model, fmt_cfg, train_cfg, None, cancel)
-
-        self.estimate_button.setEnabled(False)
-        self.status.setText(tr("Measuring memory with a 2-step dry run…"))
-        self.state.jobs.start(job, None, self.on_estimate, self.on_estimate_failed)
-
-    def on_estimate(self, result: dict) -> None:
-        self.estimate_button.setEnabled(True)
-        self.status.setText(tr("Peak memory measured here: {measured} GB. On an NVIDIA GPU with QLoRA, about "
-                               "{gpu} GB.", measured=result["measured_peak_rss_gb"],
-                               gpu=result["gpu_qlora_estimate_gb"]))
-
-    def on_estimate_failed(self, message: str) -> None:
-        self.estimate_button.setEnabled(True)
-        self.status.setText(tr("Could not estimate memory: {message}", message=tr_message(message)))
 
     def _offer_resume(self) -> None:
         """Resume is offered for the run on show when it was stopped or cut short and has a checkpoint."""
@@ -264,31 +249,11 @@ class TrainPage(QWidget):
 
         if self.job is not None or not resumable(self.run_dir):
             return
-        project, run = self.state.project, self.run_dir.name
+        run = self.run_dir.name
         saved = load_yaml(self.run_dir / "config.yaml")["train"]
-        fmt_cfg, train_cfg = self.format_config(), project.settings("train")  # (read here, in the GUI thread)
-
-        def job(report, cancel):
-            from core.train.runner import run_training
-
-            def started(child) -> None:
-                report(Event("log", "train", "", {"child_pid": child.pid}))
-
-            # the run's own settings: the engine reads them from its config.yaml
-            return run_training(project, project.model, fmt_cfg, train_cfg, report, cancel, on_start=started,
-                                resume=run)
-
         self.log.appendPlainText(tr("Resuming {run} from its last checkpoint…", run=run))
-        self.progress.setVisible(True)
-        self.progress.setRange(0, max(saved.steps, 1))
-        self.checking = self.final = False
-        self.schedule = (saved.eval_every, saved.steps)
-        self._set_phase(tr("Loading the model and the checkpoint…"))
-        self.start_button.setEnabled(False)
-        self.resume_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
-        self.redraw.start()
-        self.job = self.state.jobs.start(job, self.on_event, self.on_done, self.on_failed)
+        self._launch(self.format_config(), self.state.project.settings("train"), saved,  # (read in the GUI thread)
+                     tr("Loading the model and the checkpoint…"), resume=run)
 
     def stop(self) -> None:
         if self.job is not None:

@@ -87,7 +87,7 @@ def test_look_up_sends_the_open_book_prompt(qtbot, page, corpus_project):
 
 def test_look_up_in_russian_and_without_a_match(qtbot, page, corpus_project):
     from core.evaluate.retrieval import Retriever
-    from gui.pages.chat_page import text_language
+    from core.evaluate.retrieval import question_language as text_language
 
     assert text_language("Кто считал лодки у мельницы?") == "ru" and text_language("Who? Кто") == "en"
     page.lookup.setChecked(True)
