@@ -116,9 +116,9 @@ def warnings(summary: dict, floor: float, trend: dict | None = None, recipe: dic
                    "steps, or a larger base model; with look-up (open book) it can still quote them.")
     for lang, g in summary.get("general", {}).items():
         if g.get("base") and g["base"][1] and g["base"][0] == 0:
-            out.append(f"The base model answered none of the general questions in {NAMES.get(lang, repr(lang))}: it does not know "
-                       f"that language, so it cannot learn books written in it. Choose a multilingual base "
-                       f"model (e.g. a Qwen2.5 or Gemma folder or GGUF) on the Model page.")
+            out.append(f"The base model answered none of the general questions in {NAMES.get(lang, repr(lang))}: it "
+                       f"does not know that language, so it cannot learn books written in it. Choose a multilingual "
+                       f"base model (e.g. a Qwen2.5 or Gemma folder or GGUF) on the Model page.")
     return out
 
 
