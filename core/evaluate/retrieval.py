@@ -49,7 +49,7 @@ def best_window(text: str, wanted: set[str], max_chars: int) -> str:
 
     parts = sentences(text) or [text]
     found = [set(terms(s)) & wanted for s in parts]
-    best, best_key = (0, 1), None
+    best, best_key = (0, 1), (-1, 0)
     for i in range(len(parts)):
         size, covered, j = 0, set(), i
         while j < len(parts) and (j == i or size + 1 + len(parts[j]) <= max_chars):
@@ -57,7 +57,7 @@ def best_window(text: str, wanted: set[str], max_chars: int) -> str:
             covered |= found[j]
             j += 1
         key = (len(covered), -i)
-        if best_key is None or key > best_key:
+        if key > best_key:
             best, best_key = (i, j), key
     return " ".join(parts[best[0]:best[1]])[:max_chars]
 
