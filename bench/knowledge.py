@@ -7,11 +7,14 @@ data, best checkpoint by the quick exam and retention) and evaluated in full:
 
   raw            the chunks as plain text
   prefix         + the book and chapter in front of each chunk
+  prefix-replay  the prefix row with replay (25%), no restatements or questions
   restate-K      + restatements (K written by the writer model, plus facts lists and term gatherings
                  taken from the books), K = 1, 3, 6
   qa             + questions answered by the books' sentences, mixed in
   replay         + the base model's own answers to general prompts (25% of the samples)
   kl             + a KL penalty towards the base model on those replay samples
+  default        the knowledge goal as a user gets it (with a writer whose restatements fail the
+                 checks, e.g. the embedded model, that is the prefix row: weak_writer = text)
 
 One JSON line per variant (questions-file closed book, the app's exam, retention, minutes for
 writing + training + evaluation) and a Markdown table at the end. The exam is shared between
@@ -38,15 +41,20 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DOC = SHARED / "realdocs" / "docx" / "peptovar_user_manual.docx"
 FACTS = SHARED / "facts" / "peptovar_user_manual.tsv"
+# every row past "prefix" keeps its parts even when the writer fails the faithfulness checks
+# (weak_writer "keep"), so it measures what it names; "default" is the knowledge goal as a user gets it
+KEEP = {"weak_writer": "keep"}
 VARIANTS = {
     "raw": ({"format": "plain", "replay": 0.0}, {}),
     "prefix": ({"parts": "text", "replay": 0.0}, {}),
-    "restate-1": ({"parts": "text,restatements", "restatements": 1, "replay": 0.0}, {}),
-    "restate-3": ({"parts": "text,restatements", "restatements": 3, "replay": 0.0}, {}),
-    "restate-6": ({"parts": "text,restatements", "restatements": 6, "replay": 0.0}, {}),
-    "qa": ({"replay": 0.0}, {}),
-    "replay": ({}, {}),
-    "kl": ({}, {"kl_weight": 0.1}),
+    "prefix-replay": ({"parts": "text", "replay": 0.25}, {}),
+    "restate-1": ({"parts": "text,restatements", "restatements": 1, "replay": 0.0, **KEEP}, {}),
+    "restate-3": ({"parts": "text,restatements", "restatements": 3, "replay": 0.0, **KEEP}, {}),
+    "restate-6": ({"parts": "text,restatements", "restatements": 6, "replay": 0.0, **KEEP}, {}),
+    "qa": ({"replay": 0.0, **KEEP}, {}),
+    "replay": ({**KEEP}, {}),
+    "kl": ({**KEEP}, {"kl_weight": 0.1}),
+    "default": ({}, {}),
 }
 
 
@@ -92,7 +100,8 @@ def run_variant(name: str, source, folder: Path, facts: Path | None, eval_cfg) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--doc", type=Path, default=DOC)
-    parser.add_argument("--facts", type=Path, default=FACTS if FACTS.exists() else None)
+    parser.add_argument("--facts", type=lambda v: None if v.lower() in ("", "none") else Path(v),
+                        default=FACTS if FACTS.exists() else None, help="a question file, or none")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--keep", type=Path, help="keep the projects here (default: a temporary folder)")
     parser.add_argument("--general", type=int, default=100, help="general questions for retention")

@@ -107,6 +107,11 @@ class FormatConfig:
                      "restatements (written by the writer model, and facts lists gathered from the books), questions "
                      "(answered by the books' sentences), cues (each fact also asked by its cue words, in other "
                      "words and order; more steps)")
+    weak_writer: str = opt("text", "knowledge: when the writer model's restatements fail the faithfulness checks "
+                           "(the embedded 135M model's do): train on the text with its source only, no replay "
+                           "(text: on three manuals as many facts learned, in far less time) or keep the parts asked "
+                           "for (keep)",
+                           choices=("text", "keep"))
     replay: float = opt(0.0, "Share of training samples that replay the base model's own answers to general prompts "
                         "(written before training): keeps what the model knew")
     writer: str = opt("", "Model that writes generated samples and the exam: empty for the base model, or any local "

@@ -177,14 +177,14 @@ def choose_targets(chunks: list[dict], n: int, rare: dict[str, int], avoid: set[
                 continue
             title_words = " ".join(x for x in (c.get("title", ""), c.get("heading", "")) if x)
             taken = {t[1] for t in targets if t[0] is c}
-            for sentence in picks[id(c)]:
-                if sentence in taken or normalize(sentence) in avoid:
-                    continue
-                term = answer_term(sentence, title_words, rare, pieces)
-                if term:
-                    targets.append((c, sentence, term))
-                    used[id(c)] = used.get(id(c), 0) + 1
-                    break
+            free = [s for s in picks[id(c)] if s not in taken and normalize(s) not in avoid]
+            # a sentence with a name, number or technical term first; a common word ("several",
+            # "recommended") is asked for only where a chunk has nothing better
+            found = next(((s, t) for s in free if (t := answer_term(s, title_words, rare, pieces, strong=True))), None) \
+                or next(((s, t) for s in free if (t := answer_term(s, title_words, rare, pieces))), None)
+            if found:
+                targets.append((c, *found))
+                used[id(c)] = used.get(id(c), 0) + 1
     return targets
 
 

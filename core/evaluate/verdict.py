@@ -137,3 +137,12 @@ def best_point(points: list[dict], floor: float) -> dict | None:
     if not ok:
         return None
     return max(ok, key=lambda p: (p.get("exam_correct") or 0, p.get("exam_logprob") or -1e9, p["step"]))
+
+
+def least_forgetting(points: list[dict]) -> dict | None:
+    """When no point keeps enough (``best_point`` is None): the one that kept most of the general
+    answers, then the most exam answers, then the earliest — the last step is usually the worst."""
+    if not points:
+        return None
+    return max(points, key=lambda p: (p.get("retention") if p.get("retention") is not None else -1.0,
+                                      p.get("exam_correct") or 0, p.get("exam_logprob") or -1e9, -p["step"]))

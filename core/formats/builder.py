@@ -11,6 +11,7 @@ managed to write, and the same seed gives the same split for every format.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
@@ -172,6 +173,8 @@ def build_dataset(project: Project, config: FormatConfig, tokenizer, report: Rep
                                        held_out, report, cancel)
         records = knowledge.pop("records")
         generation = KnowledgeSummary(knowledge)
+        if knowledge.get("fallback"):  # an unfaithful writer: the text with its source, no replay (meta says so)
+            config = dataclasses.replace(config, parts="text", replay=0.0)
     elif config.format in GENERATED_FORMATS:
         from core.formats.generate import generate, load_generated
 

@@ -128,10 +128,23 @@ def pick_sentences(text: str, n: int) -> list[str]:
 # A web address is where a fact is published, not a fact a reader asks for.
 ADDRESS = re.compile(r"(?:https?://|www\.)[^\s)]+|\b[\w.-]+\.(?:org|com|net|io|ru|html?)(?:/[^\s)]*)?", re.IGNORECASE)
 _TITLES = {"Mr", "Mrs", "Ms", "Miss", "Dr", "Sir", "Lady", "Lord", "St", "I"}
+# Short function words: STOPWORDS leaves them out (content words are longer than three letters),
+# but a capital after a dash or colon ("Tesseract OCR – For reading text") made "For" look like a
+# name and the exam asked for it.
+SHORT_WORDS = frozenset("""
+a an as at be by do go he if in is it me my no of on or so to up we
+all and any are but can did for get had has her him his how its let may nor not now off one our out
+own per see she the too two use via was who why yet you
+а в и к о с у во да же за из ко ли на не ни но об от по со то ты вы мы он до бы их её его как так кто
+что где все всё для при это там тут уже ещё
+""".split())
+_NOT_NAMES = STOPWORDS | SHORT_WORDS
+_OPENS = set("([\"“«:–—\n")  # a capital after these starts a clause ("(Although it should)"), not a name
+STRONG = 2.0  # answer_terms' score of a word the tokenizer splits; numbers and names score above it
 
 
 def answer_terms(sentence: str, avoid: str = "", rare: dict[str, int] | None = None, n: int = 1,
-                 pieces=None) -> list[str]:
+                 pieces=None, strong: bool = False) -> list[str]:
     """The terms a question about ``sentence`` should be answered with, best first.
 
     Numbers first, then names and technical tokens (capitals inside the sentence, digits, '_',
@@ -139,7 +152,9 @@ def answer_terms(sentence: str, avoid: str = "", rare: dict[str, int] | None = N
     several pieces (``pieces(word)`` → count; "pysam", "bgzip"), then long words rare in the corpus
     (``rare``: word counts); never a word of ``avoid`` (the title and chapter, which a question
     names anyway). Asking for these with the term itself kept out of the question teaches the
-    direction a reader asks in: from what is said around a fact to the fact."""
+    direction a reader asks in: from what is said around a fact to the fact. ``strong``: only
+    numbers, names, technical tokens and words the tokenizer splits — not a long common word
+    ("recommended", "several"), which makes a poor exam question."""
     rare = rare or {}
     avoid_words = {w[:5] for w in words(avoid)}
     candidates: dict[str, tuple] = {}
@@ -149,13 +164,14 @@ def answer_terms(sentence: str, avoid: str = "", rare: dict[str, int] | None = N
             continue
         t = m.group().rstrip(".")
         low = t.lower()
-        if low[:5] in avoid_words or len(t) < 2 or low in STOPWORDS or t in _TITLES:
+        if low[:5] in avoid_words or len(t) < 2 or low in _NOT_NAMES or t in _TITLES:
             continue
         option = sentence[max(0, m.start() - 1):m.start()] == "-"
         if re.fullmatch(r"\d+(?:[.,]\d+)?", t):
             score = 3.0 if len(t) < 8 else 1.0
         elif option or re.search(r"\d|\w[_.+]\w|[a-z]-\w|\w/\S*\d", t) or (
-                i > 0 and t[0].isupper() and not (t.isupper() and len(t) > 5)):
+                i > 0 and t[0].isupper() and not (t.isupper() and len(t) > 5)
+            and sentence[:m.start()].rstrip()[-1:] not in _OPENS):
             score = 2.5  # names, options, versions, file names — not "and/or", not SHOUTED words
         elif len(t) >= 4 and pieces is not None and pieces(t) >= 2 and content_words(t):
             score = 2.0
@@ -165,7 +181,8 @@ def answer_terms(sentence: str, avoid: str = "", rare: dict[str, int] | None = N
             continue
         if low not in candidates or candidates[low][0] < score:
             candidates[low] = (score, -i, t)
-    return [c[2] for c in sorted(candidates.values(), reverse=True)[:n]]
+    ranked = sorted(candidates.values(), reverse=True)
+    return [c[2] for c in ranked if not strong or c[0] >= STRONG][:n]
 
 
 def token_pieces(tokenizer):
@@ -179,8 +196,9 @@ def token_pieces(tokenizer):
     return pieces
 
 
-def answer_term(sentence: str, avoid: str = "", rare: dict[str, int] | None = None, pieces=None) -> str | None:
-    found = answer_terms(sentence, avoid, rare, 1, pieces)
+def answer_term(sentence: str, avoid: str = "", rare: dict[str, int] | None = None, pieces=None,
+                strong: bool = False) -> str | None:
+    found = answer_terms(sentence, avoid, rare, 1, pieces, strong)
     return found[0] if found else None
 
 
@@ -191,7 +209,7 @@ def focus_of(sentence: str) -> str:
     first in the sentence, not a title), else its longest content word. Asked "about Kitty", a small
     model writes a question the sentence answers far more often than asked about "the passage"."""
     tokens = _WORD.findall(sentence)
-    names = [t for t in tokens[1:] if t[0].isupper() and t.lower() not in STOPWORDS and t not in _TITLES]
+    names = [t for t in tokens[1:] if t[0].isupper() and t.lower() not in _NOT_NAMES and t not in _TITLES]
     if names:
         return names[0]
     found = content_words(sentence)

@@ -7,7 +7,9 @@ format and training settings — a starting point the user can still change fiel
   and chapter, restatements, questions answered by the book's own sentences), replay of the base
   model's own answers so it keeps what it knew, and a training plan sized to the data that stops
   when the exam stops rising. Slower to prepare (the writer model works first); the model answers
-  questions about the books, in its own usual style.
+  questions about the books, in its own usual style. With a writer model whose restatements fail the
+  faithfulness checks (the embedded 135M one's do) it trains on the text with its source only, no
+  replay (``FormatConfig.weak_writer``): on three manuals that taught as many facts in far less time.
 - ``style`` — "Write like my books": the chunks as chat answers (today's recipe), a little replay,
   a shorter plan. Fast to prepare; the model takes on the books' voice and vocabulary but will not
   reliably answer questions about their facts.

@@ -31,7 +31,7 @@ from core.events import CancelToken, Cancelled, Reporter, StageReporter
 from core.formats.cue_questions import cue_questions
 from core.formats.checks import (REPETITION, UNFINISHED, UNGROUNDED, answer_terms, copied_share, fit_reply,
                                  grounding, pick_sentences, repetitive, token_pieces, words)
-from core.project import Project, append_jsonl, read_jsonl
+from core.project import Project, append_jsonl, atomic_write_json, read_jsonl
 
 VERSION = 5  # 5: answer terms are never web addresses
 KINDS = ("paraphrase", "summary", "facts", "simple", "entity", "qa")
@@ -346,7 +346,14 @@ def generate_knowledge(project: Project, config: FormatConfig, chunks: list[dict
     rare = Counter(w for c in chunks for w in words(c["text"]))
     started, written, cancelled = time.monotonic(), 0, False
     batch_size = max(1, config.gen_batch_size)
-    restating, skipped = config.restatements, ""
+    restating, skipped, fallback = config.restatements, "", ""
+    check_file = store_path(project).with_name("writer_check.json")
+    if config.weak_writer == "text" and "restatements" in config.parts and check_file.exists():
+        check = json.loads(check_file.read_text(encoding="utf-8"))
+        if check.get("settings") == settings:  # this writer already failed here: no batch is asked again
+            fallback = check["why"]
+            todo = []
+            say.warning(f"knowledge: {fallback}")
     for start in range(0, len(todo), batch_size):
         batch = todo[start:start + batch_size]
         try:
@@ -362,12 +369,23 @@ def generate_knowledge(project: Project, config: FormatConfig, chunks: list[dict
                 skipped = (f"the writer model's restatements were not faithful to the books ({len(asked) - kept} of "
                            f"{len(asked)} dropped by the checks), so no more were asked for; a bigger writer model "
                            f"(Model page, or --writer) writes usable ones")
+                if config.weak_writer == "text":
+                    # measured (bench/knowledge.py, two manuals): with such a writer the questions and
+                    # replay cost twice the time and taught no more facts than the text with its source
+                    fallback = skipped = (f"the writer model's restatements were not faithful to the books "
+                                          f"({len(asked) - kept} of {len(asked)} dropped by the checks): training on "
+                                          f"the text with its source only, no replay (as many facts, in far less time, "
+                                          f"with such a writer); a bigger writer model (Model page, or --writer) writes "
+                                          f"usable restatements and questions")
+                    atomic_write_json(check_file, {"settings": settings, "writer": writer_id, "why": fallback})
                 say.warning(f"knowledge: {skipped}")
         for c, rec in zip(batch, records):
             rec.update(key=chunk_key(c), settings=settings, writer=writer_id)
             append_jsonl(store_path(project), rec)  # per chunk: a crash or a stop keeps what is finished
             done[rec["key"]] = rec
         written += len(batch)
+        if fallback:
+            break
         elapsed = time.monotonic() - started
         eta = elapsed / written * (len(todo) - written)
         say.progress(len(chunks) - len(todo) + written, len(chunks),
@@ -378,4 +396,4 @@ def generate_knowledge(project: Project, config: FormatConfig, chunks: list[dict
                     f"and kept — run again to continue")
     return {"chunks": len(chunks), "reused": len(chunks) - len(todo), "generated": written, "cancelled": cancelled,
             "seconds": round(time.monotonic() - started, 1), "writer": writer_id, "restatements_skipped": skipped,
-            "records": done}
+            "fallback": fallback, "records": done}

@@ -11,6 +11,7 @@ does not depend on how the work is split. Only rank 0 writes files and reports.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -141,6 +142,11 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
     resolved = resolve(model_cfg.source, say)
     tokenizer = load_tokenizer(resolved)
     data = _dataset(project, fmt_cfg, tokenizer, say, cancel, rank, world)
+    built = (data.meta or {}).get("format") or {}
+    if rank == 0 and not resume and built and (built.get("parts"), built.get("replay")) != (fmt_cfg.parts, fmt_cfg.replay):
+        # the recipe fell back (an unfaithful writer model): the run records what it really trained on
+        fmt_cfg = dataclasses.replace(fmt_cfg, parts=built["parts"], replay=built["replay"])
+        save_yaml(run_dir / "config.yaml", {"model": model_cfg, "format": fmt_cfg, "train": cfg, "evaluate": eval_cfg})
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     encoded = [{**e, "replay": s.get("kind") == "replay"} for s, e in
                ((s, encode(s, tokenizer, cfg.max_seq_len)) for s in data.train)

@@ -61,7 +61,7 @@ class Watch:
 
     def check(self, step: int, eval_loss: float | None, model, run_dir: Path) -> bool:
         """Measure now; save the adapter if this is the best point; True when the run should stop."""
-        from core.evaluate.verdict import best_point
+        from core.evaluate.verdict import best_point, least_forgetting
 
         started = time.time()
         point = self.quick.measure(model, self.tokenizer, self.device, self.stop_tokens, self.autocast, self.cancel)
@@ -73,7 +73,7 @@ class Watch:
         self.say.metric(step=step, **{k: v for k, v in point.items() if v is not None and k not in ("step", "eval_loss")},
                         eval_seconds=round(time.time() - started, 1))
         self.say.log(self._describe(f"Step {step}", point))
-        best = best_point(self.points, self.eval_cfg.retention_floor)
+        best = best_point(self.points, self.eval_cfg.retention_floor) or least_forgetting(self.points)
         if best is point:
             model.save_pretrained(Path(run_dir) / "best")
         return self._should_stop(point)
@@ -98,18 +98,23 @@ class Watch:
 
     def finish(self, run_dir: Path, final_step: int, keep_best: bool) -> dict | None:
         """Make the best point's adapter the run's adapter (keeping the last in adapter-final/)."""
-        from core.evaluate.verdict import best_point
+        from core.evaluate.verdict import best_point, least_forgetting
 
         run_dir = Path(run_dir)
         saved = run_dir / "best"
-        best = best_point(self.points, self.eval_cfg.retention_floor) if self.points else None
+        floor = self.eval_cfg.retention_floor
+        best = best_point(self.points, floor) if self.points else None
+        # none kept enough: the step that forgot least is still a better model than the last one
+        fallback = best is None and any(p.get("retention") is not None for p in self.points)
+        best = best or (least_forgetting(self.points) if fallback else None)
         if best is None:
             shutil.rmtree(saved, ignore_errors=True)
             return None
         info = {k: best.get(k) for k in ("step", "exam_correct", "exam_total", "exam_logprob", "retention",
                                          "eval_loss")}
-        info["rule"] = (f"most exam answers (then highest answer likelihood) among evaluations keeping at least "
-                        f"{self.eval_cfg.retention_floor:.0%} of general answers, eval loss not exploding")
+        info["rule"] = (f"no evaluation kept {floor:.0%} of the general answers: the one that kept most" if fallback
+                        else f"most exam answers (then highest answer likelihood) among evaluations keeping at least "
+                             f"{floor:.0%} of general answers, eval loss not exploding")
         if keep_best and best["step"] != final_step and (saved / "adapter_config.json").exists():
             shutil.rmtree(run_dir / "adapter-final", ignore_errors=True)
             (run_dir / "adapter").rename(run_dir / "adapter-final")
@@ -118,8 +123,9 @@ class Watch:
                     shutil.copy2(run_dir / "adapter-final" / name, saved / name)
             saved.rename(run_dir / "adapter")
             info["used"] = True
-            self.say.log(f"Chat and export will use step {best['step']} (the best evaluation); the last step's "
-                         f"adapter is kept in adapter-final/")
+            why = (f"none kept {floor:.0%} of the general answers; it kept most" if fallback else "the best evaluation")
+            self.say.log(f"Chat and export will use step {best['step']} ({why}); the last step's adapter is kept "
+                         f"in adapter-final/")
         else:
             shutil.rmtree(saved, ignore_errors=True)
             info["used"] = best["step"] == final_step

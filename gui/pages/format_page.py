@@ -37,10 +37,10 @@ WRITTEN = (*GENERATED_FORMATS, "knowledge")   # formats a model writes (slow)
 INTRO = N_("The preview shows the first samples exactly as the model will see them, special tokens included.")
 MARKS = N_("The loss covers only the part after ▶; ✂ marks where the max length cuts.")
 WEAK_WRITER = N_("Restatements and questions are written by the writer model. The embedded 135M model writes weak "
-                 "ones: they are checked and most are dropped, and its questions fall back to fill-in-the-blank "
-                 "items made from your books' own sentences. It cannot write Russian. A bigger writer writes much "
-                 "better data: choose a local GGUF file or Hugging Face folder as the writer model below (for "
-                 "example Qwen2.5-1.5B-Instruct or Qwen2.5-3B-Instruct as GGUF).")
+                 "ones: they fail the checks, so the recipe then trains on your books' text with its source only "
+                 "(measured on three manuals: as many facts learned, in far less time). It cannot write Russian. A "
+                 "bigger writer writes much better data: choose a local GGUF file or Hugging Face folder as the "
+                 "writer model below (for example Qwen2.5-1.5B-Instruct or Qwen2.5-3B-Instruct as GGUF).")
 BASE_WRITER = N_("Restatements and questions are written by your base model ({model}). A bigger writer model (a "
                  "local GGUF file or Hugging Face folder, chosen below) writes better data.")
 OWN_WRITER = N_("Restatements and questions are written by {writer}; training still uses your base model.")

@@ -1,5 +1,5 @@
 """Retention, summary and verdict arithmetic; the best-checkpoint rule."""
-from core.evaluate.verdict import best_point, summarize, verdict, warnings
+from core.evaluate.verdict import best_point, least_forgetting, summarize, verdict, warnings
 
 
 def rows(set_name, mode, side, results):
@@ -60,3 +60,11 @@ def test_best_point_rule():
     assert best_point(points, 0.9)["step"] == 50  # ties on answers go to the better likelihood
     assert best_point(points[:2], 0.9)["step"] == 20
     assert best_point([{"step": 5, "retention": 0.5}], 0.9) is None
+
+
+def test_when_no_point_keeps_enough_the_least_forgetting_one_is_used():
+    points = [{"step": 10, "exam_correct": 1, "retention": 0.85}, {"step": 20, "exam_correct": 2, "retention": 0.69},
+              {"step": 30, "exam_correct": 0, "retention": 0.85}]
+    assert best_point(points, 0.9) is None
+    assert least_forgetting(points)["step"] == 10  # most kept, then most exam answers, then the earliest
+    assert least_forgetting([]) is None

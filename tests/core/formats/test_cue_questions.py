@@ -39,6 +39,14 @@ def test_answer_terms_skip_web_addresses():
     assert answer_terms("See www.example.com/docs for the licence of Blorp.", "", None, 1) == ["Blorp"]
 
 
+def test_a_capitalised_function_word_is_not_a_name():
+    # the quexf manual's "Tesseract OCR – For reading text …" (chapter "Software options (OCR)")
+    # made the exam ask for "For"
+    terms = answer_terms("Tesseract OCR – For reading text or number fields", "Software options (OCR)", None, 2)
+    assert "For" not in terms and terms[0] == "Tesseract"
+    assert answer_terms("Он сказал: Для начала Анна открыла окно.", "", None, 1) == ["Анна"]
+
+
 def test_every_in_place_pair_brings_its_cue_questions():
     chunk = {"doc_id": "d" * 16, "chunk": 0, "title": "PeptoVar manual", "language": "en", "text": SENTENCE}
     record = {"pairs": [{"sentence": SENTENCE, "answer": "GFF3", "question": "q?", "origin": "in place"},

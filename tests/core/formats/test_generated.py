@@ -232,3 +232,16 @@ def test_train_consumes_a_generated_format(project, tiny_model_dir):
     result = train(project, project.model, config, TrainConfig(steps=2, batch_size=2, max_seq_len=128, eval_every=0,
                                                                **extra))
     assert result.steps == 2 and result.last_loss > 0
+
+
+def test_knowledge_with_an_unfaithful_writer_trains_on_the_text_with_its_source(project, tokenizer):
+    config = FormatConfig(format="knowledge", restatements=3, qa_pairs=1, replay=0.25, eval_fraction=0.0)
+    invent = Scripted(lambda p: ("Professor Smith built 512 rockets in London and Paris in 1999.", True))
+    built = build_dataset(project, config, tokenizer, generator=invent)
+    assert "text with its source only" in built.meta["generation"]["fallback"]
+    assert built.meta["format"]["parts"] == "text" and built.meta["format"]["replay"] == 0.0
+    assert len(built.train) == len(PASSAGES)  # one sample a chunk, no replay rows
+    assert all(r["kind"] == "source" for r in built.train)
+    kept = build_dataset(project, FormatConfig(**{**config.__dict__, "weak_writer": "keep", "replay": 0.0}),
+                         tokenizer, generator=invent)
+    assert kept.meta["format"]["parts"] == "text,restatements,questions" and len(kept.train) > len(PASSAGES)

@@ -88,12 +88,30 @@ def test_an_unfaithful_writer_stops_being_asked_for_restatements(tmp_path):
 
     project = Project.open(tmp_path / "p")
     writer = Scripted(lambda ask: ("Professor Smith built 512 rockets in London and Paris in 1999.", True))
-    config = FormatConfig(format="knowledge", restatements=3, qa_pairs=1, gen_batch_size=1)
+    config = FormatConfig(format="knowledge", restatements=3, qa_pairs=1, gen_batch_size=1, weak_writer="keep")
     events = []
     result = generate_knowledge(project, config, [CHUNK, OTHER], writer, {}, report=events.append)
-    assert "not faithful" in result["restatements_skipped"]
+    assert "not faithful" in result["restatements_skipped"] and not result["fallback"]
     assert result["records"][f"{OTHER['doc_id']}:4"]["restatements"] == []
     assert any(e.kind == "warning" for e in events)
+
+
+def test_an_unfaithful_writer_makes_the_recipe_fall_back_to_the_text_and_is_not_asked_again(tmp_path):
+    from core.project import Project
+
+    project = Project.open(tmp_path / "p")
+    writer = Scripted(lambda ask: ("Professor Smith built 512 rockets in London and Paris in 1999.", True))
+    config = FormatConfig(format="knowledge", restatements=3, qa_pairs=1, gen_batch_size=1, replay=0.25)
+    events = []
+    result = generate_knowledge(project, config, [CHUNK, OTHER], writer, {}, report=events.append)
+    assert "text with its source only" in result["fallback"] and writer.calls == 2  # one chunk: its two asks
+    assert result["generated"] == 1  # the second chunk is never written
+    assert any(e.kind == "warning" and "text with its source" in e.message for e in events)
+    again = generate_knowledge(project, config, [CHUNK, OTHER], writer, {})
+    assert again["fallback"] == result["fallback"] and writer.calls == 2  # decided once per writer and settings
+    other = generate_knowledge(project, FormatConfig(format="knowledge", restatements=3, qa_pairs=1, gen_batch_size=1,
+                                                     gen_max_tokens=300), [CHUNK, OTHER], writer, {})
+    assert other["fallback"] and writer.calls == 4  # other settings: the writer is tried again
 
 
 def test_replay_rows_take_their_share(tmp_path, tokenizer):
