@@ -180,8 +180,8 @@ def choose_targets(chunks: list[dict], n: int, rare: dict[str, int], avoid: set[
             free = [s for s in picks[id(c)] if s not in taken and normalize(s) not in avoid]
             # a sentence with a name, number or technical term first; a common word ("several",
             # "recommended") is asked for only where a chunk has nothing better
-            found = next(((s, t) for s in free if (t := answer_term(s, title_words, rare, pieces, strong=True))), None) \
-                or next(((s, t) for s in free if (t := answer_term(s, title_words, rare, pieces))), None)
+            found = next(((s, t) for strong in (True, False) for s in free
+                          if (t := answer_term(s, title_words, rare, pieces, strong=strong))), None)
             if found:
                 targets.append((c, *found))
                 used[id(c)] = used.get(id(c), 0) + 1

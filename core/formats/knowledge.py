@@ -366,17 +366,16 @@ def generate_knowledge(project: Project, config: FormatConfig, chunks: list[dict
             kept = sum(samples_of({"restatements": [r]}, c, config)[0] != [] for r, c in asked)
             if asked and kept < 0.2 * len(asked):
                 restating = 0  # a writer this unfaithful wastes most of the time: questions and text only
-                skipped = (f"the writer model's restatements were not faithful to the books ({len(asked) - kept} of "
-                           f"{len(asked)} dropped by the checks), so no more were asked for; a bigger writer model "
-                           f"(Model page, or --writer) writes usable ones")
+                unfaithful = (f"the writer model's restatements were not faithful to the books ({len(asked) - kept} "
+                              f"of {len(asked)} dropped by the checks)")
+                skipped = (f"{unfaithful}, so no more were asked for; a bigger writer model (Model page, or "
+                           f"--writer) writes usable ones")
                 if config.weak_writer == "text":
-                    # measured (bench/knowledge.py, two manuals): with such a writer the questions and
-                    # replay cost twice the time and taught no more facts than the text with its source
-                    fallback = skipped = (f"the writer model's restatements were not faithful to the books "
-                                          f"({len(asked) - kept} of {len(asked)} dropped by the checks): training on "
-                                          f"the text with its source only, no replay (as many facts, in far less time, "
-                                          f"with such a writer); a bigger writer model (Model page, or --writer) writes "
-                                          f"usable restatements and questions")
+                    # measured (bench/knowledge.py, three manuals): with such a writer the questions and
+                    # replay cost far more time and taught no more facts than the text with its source
+                    fallback = skipped = (f"{unfaithful}: training on the text with its source only, no replay (as "
+                                          f"many facts, in far less time, with such a writer); a bigger writer model "
+                                          f"(Model page, or --writer) writes usable restatements and questions")
                     atomic_write_json(check_file, {"settings": settings, "writer": writer_id, "why": fallback})
                 say.warning(f"knowledge: {skipped}")
         for c, rec in zip(batch, records):

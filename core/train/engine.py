@@ -143,7 +143,7 @@ def train(project: Project, model_cfg: ModelConfig, fmt_cfg: FormatConfig, cfg: 
     tokenizer = load_tokenizer(resolved)
     data = _dataset(project, fmt_cfg, tokenizer, say, cancel, rank, world)
     built = (data.meta or {}).get("format") or {}
-    if rank == 0 and not resume and built and (built.get("parts"), built.get("replay")) != (fmt_cfg.parts, fmt_cfg.replay):
+    if rank == 0 and not resume and built and (built["parts"], built["replay"]) != (fmt_cfg.parts, fmt_cfg.replay):
         # the recipe fell back (an unfaithful writer model): the run records what it really trained on
         fmt_cfg = dataclasses.replace(fmt_cfg, parts=built["parts"], replay=built["replay"])
         save_yaml(run_dir / "config.yaml", {"model": model_cfg, "format": fmt_cfg, "train": cfg, "evaluate": eval_cfg})

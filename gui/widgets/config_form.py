@@ -23,7 +23,8 @@ from core.config import ConfigError, from_dict, to_dict
 from gui.i18n import N_, tr
 
 # Where the field name capitalised reads badly ("Qa pairs", "Max file mb"); the rest is generated.
-_LABELS = {"plan": "Training plan", "restatements": "Restatements per chunk", "weak_writer": "If the writer fails the checks", "ifd_low": "IFD at least",
+_LABELS = {"plan": "Training plan", "restatements": "Restatements per chunk",
+           "weak_writer": "If the writer fails the checks", "ifd_low": "IFD at least",
            "ifd_high": "IFD at most", "top_percent": "Keep top %", "select": "Train on a selection",
            "lr": "Learning rate", "lora_r": "LoRA rank", "lora_alpha": "LoRA alpha", "lora_dropout": "LoRA dropout",
            "max_seq_len": "Max sample tokens", "eval_every": "Evaluate every", "grad_accum": "Gradient accumulation",
