@@ -146,3 +146,11 @@ def least_forgetting(points: list[dict]) -> dict | None:
         return None
     return max(points, key=lambda p: (p.get("retention") if p.get("retention") is not None else -1.0,
                                       p.get("exam_correct") or 0, p.get("exam_logprob") or -1e9, -p["step"]))
+
+
+def chosen_point(points: list[dict], floor: float) -> tuple[dict | None, bool]:
+    """The point chat and export use, and whether it is only the least forgetting one (none kept ``floor``)."""
+    best = best_point(points, floor) if points else None
+    if best is None and any(p.get("retention") is not None for p in points):
+        return least_forgetting(points), True
+    return best, False

@@ -61,7 +61,7 @@ class Watch:
 
     def check(self, step: int, eval_loss: float | None, model, run_dir: Path) -> bool:
         """Measure now; save the adapter if this is the best point; True when the run should stop."""
-        from core.evaluate.verdict import best_point, least_forgetting
+        from core.evaluate.verdict import chosen_point
 
         started = time.time()
         point = self.quick.measure(model, self.tokenizer, self.device, self.stop_tokens, self.autocast, self.cancel)
@@ -73,7 +73,7 @@ class Watch:
         self.say.metric(step=step, **{k: v for k, v in point.items() if v is not None and k not in ("step", "eval_loss")},
                         eval_seconds=round(time.time() - started, 1))
         self.say.log(self._describe(f"Step {step}", point))
-        best = best_point(self.points, self.eval_cfg.retention_floor) or least_forgetting(self.points)
+        best, _ = chosen_point(self.points, self.eval_cfg.retention_floor)
         if best is point:
             model.save_pretrained(Path(run_dir) / "best")
         return self._should_stop(point)
@@ -98,15 +98,13 @@ class Watch:
 
     def finish(self, run_dir: Path, final_step: int, keep_best: bool) -> dict | None:
         """Make the best point's adapter the run's adapter (keeping the last in adapter-final/)."""
-        from core.evaluate.verdict import best_point, least_forgetting
+        from core.evaluate.verdict import chosen_point
 
         run_dir = Path(run_dir)
         saved = run_dir / "best"
         floor = self.eval_cfg.retention_floor
-        best = best_point(self.points, floor) if self.points else None
-        # none kept enough: the step that forgot least is still a better model than the last one
-        fallback = best is None and any(p.get("retention") is not None for p in self.points)
-        best = best or (least_forgetting(self.points) if fallback else None)
+        # none kept enough (fallback): the step that forgot least is still a better model than the last one
+        best, fallback = chosen_point(self.points, floor)
         if best is None:
             shutil.rmtree(saved, ignore_errors=True)
             return None

@@ -1,5 +1,5 @@
 """Retention, summary and verdict arithmetic; the best-checkpoint rule."""
-from core.evaluate.verdict import best_point, least_forgetting, summarize, verdict, warnings
+from core.evaluate.verdict import best_point, chosen_point, least_forgetting, summarize, verdict, warnings
 
 
 def rows(set_name, mode, side, results):
@@ -68,3 +68,4 @@ def test_when_no_point_keeps_enough_the_least_forgetting_one_is_used():
     assert best_point(points, 0.9) is None
     assert least_forgetting(points)["step"] == 10  # most kept, then most exam answers, then the earliest
     assert least_forgetting([]) is None
+    assert chosen_point(points, 0.9) == (points[0], True) and chosen_point([], 0.9) == (None, False)
